@@ -1,0 +1,1 @@
+"""configurator: organisers bound the options, attendees design their experience, staff export."""

@@ -1,0 +1,179 @@
+"""Numbered schema steps, each applied once in one transaction and recorded in a table."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+
+INITIAL = """
+CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    owner_id INTEGER REFERENCES accounts(id),
+    draft TEXT NOT NULL,
+    draft_updated_at TEXT NOT NULL,
+    window_override TEXT CHECK (window_override IN ('open', 'closed')),
+    registration_open INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE event_roles (
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('organiser', 'staff')),
+    PRIMARY KEY (event_id, account_id)
+);
+CREATE TABLE schema_versions (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    published_by INTEGER REFERENCES accounts(id),
+    UNIQUE (event_id, number)
+);
+CREATE TABLE attendees (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    feed_token_hash TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL DEFAULT 'invited',
+    invited_at TEXT NOT NULL,
+    opened_at TEXT,
+    revoked_at TEXT,
+    UNIQUE (event_id, email)
+);
+CREATE TABLE designs (
+    attendee_id INTEGER PRIMARY KEY REFERENCES attendees(id) ON DELETE CASCADE,
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('draft', 'confirmed')),
+    document TEXT NOT NULL,
+    needs_attention TEXT,
+    started_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    confirmed_at TEXT
+);
+CREATE INDEX designs_event_status ON designs(event_id, status);
+CREATE TABLE design_history (
+    id INTEGER PRIMARY KEY,
+    attendee_id INTEGER NOT NULL REFERENCES attendees(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    document TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    saved_at TEXT NOT NULL
+);
+CREATE INDEX design_history_attendee ON design_history(attendee_id, id);
+-- One row per picked option: what capacity is counted on and what demand is read from.
+CREATE TABLE picks (
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    attendee_id INTEGER NOT NULL REFERENCES attendees(id) ON DELETE CASCADE,
+    section_id TEXT NOT NULL,
+    option_id TEXT NOT NULL,
+    format TEXT,
+    seated INTEGER NOT NULL,
+    picked_at TEXT NOT NULL,
+    PRIMARY KEY (attendee_id, section_id, option_id)
+);
+CREATE INDEX picks_option ON picks(event_id, section_id, option_id, seated);
+CREATE TABLE waitlist (
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    attendee_id INTEGER NOT NULL REFERENCES attendees(id) ON DELETE CASCADE,
+    section_id TEXT NOT NULL,
+    option_id TEXT NOT NULL,
+    format TEXT,
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    joined_at TEXT NOT NULL,
+    UNIQUE (attendee_id, section_id, option_id)
+);
+CREATE INDEX waitlist_option ON waitlist(event_id, section_id, option_id, position);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    attendee_id INTEGER REFERENCES attendees(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE TABLE web_sessions (
+    id_hash TEXT PRIMARY KEY,
+    account_id INTEGER REFERENCES accounts(id) ON DELETE CASCADE,
+    attendee_id INTEGER REFERENCES attendees(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL UNIQUE,
+    label TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE login_attempts (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    attempted_at REAL NOT NULL
+);
+CREATE INDEX login_attempts_key ON login_attempts(key, attempted_at);
+"""
+
+# Append new steps; never edit one that has shipped.
+STEPS: list[str] = [INITIAL]
+
+
+def current(db: sqlite_utils.Database) -> int:
+    """The number of the last applied step (0 for an empty database)."""
+    if "migrations" not in db.table_names():
+        return 0
+    row = db.execute("SELECT max(step) FROM migrations").fetchone()
+    return row[0] or 0
+
+
+def apply(db: sqlite_utils.Database) -> int:
+    """Apply every step not yet recorded, all in one transaction; return how many ran."""
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations"
+            " (step INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        done = current(db)
+        for number, step in enumerate(STEPS, start=1):
+            if number <= done:
+                continue
+            for statement in statements(step):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO migrations (step, applied_at) VALUES (?, datetime('now'))", [number]
+            )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return len(STEPS) - done
+
+
+def statements(script: str) -> list[str]:
+    """Split a script into statements (executescript would commit the open transaction)."""
+    found, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            found.append(buffer.strip())
+            buffer = ""
+    return [s for s in found if s]
