@@ -1,1 +1,61 @@
 """configurator: organisers bound the options, attendees design their experience, staff export."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the whole app: configuration, database, security, blueprints."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("CONFIGURATOR_INSTANCE", str(PROJECT_ROOT / "instance")),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(
+        DATABASE=os.environ.get(
+            "CONFIGURATOR_DB", str(Path(app.instance_path) / "configurator.db")
+        ),
+        HTMX_JS=str(PROJECT_ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"),
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        MAX_DESIGN_BYTES=256 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_HEADERS=["X-CSRFToken"],
+        PUBLIC_URL=os.environ.get("CONFIGURATOR_PUBLIC_URL", ""),
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.update(test_config)
+    app.config["DATABASE"] = str(app.config["DATABASE"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ.get("CONFIGURATOR_SECRET_KEY") or _instance_secret(
+            Path(app.instance_path)
+        )
+
+    from . import db, web
+
+    db.init_app(app)
+    web.init_app(app)
+    return app
+
+
+def _instance_secret(instance: Path) -> str:
+    """A secret key kept in the instance folder, so sessions survive a restart."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -79,8 +79,14 @@ class CompiledSchema:
                     start, end = parse_instant(s["start"]), parse_instant(s["end"])
                     capacity = s.get("capacity") or rooms.get(s.get("room", ""), {}).get("capacity")
                     option = Option(
-                        sid, s["id"], s["title"], capacity, s["cost"], start.timestamp(),
-                        end.timestamp(), day_of(start, self.zone, day_change),
+                        sid,
+                        s["id"],
+                        s["title"],
+                        capacity,
+                        s["cost"],
+                        start.timestamp(),
+                        end.timestamp(),
+                        day_of(start, self.zone, day_change),
                         frozenset(seated & set(s["formats"])),
                     )
                     self.options[(sid, s["id"])] = option
@@ -129,12 +135,15 @@ class CompiledSchema:
                 node["properties"] = {}
                 for s in section["sessions"]:
                     key = "pick_" + "_".join(sorted(s["formats"])) + "_in_" + sid
-                    defs.setdefault(key, {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["format"],
-                        "properties": {"format": {"enum": sorted(s["formats"])}},
-                    })
+                    defs.setdefault(
+                        key,
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["format"],
+                            "properties": {"format": {"enum": sorted(s["formats"])}},
+                        },
+                    )
                     node["properties"][s["id"]] = {"$ref": f"#/$defs/{key}"}
             elif kind == "choice":
                 node["properties"] = {
@@ -296,10 +305,13 @@ class CompiledSchema:
             else:
                 self._check_timetable(section, value, complete, report)
         if self.budget and spent > self.budget["total"]:
-            report.errors.append(Problem(
-                "", "", f"this uses {spent} {self.budget_title}, but you have "
-                f"{self.budget['total']}",
-            ))
+            report.errors.append(
+                Problem(
+                    "",
+                    "",
+                    f"this uses {spent} {self.budget_title}, but you have {self.budget['total']}",
+                )
+            )
         for rule in self.rules:
             sid, oid = rule["if"].split("/", 1)
             if (sid, oid) not in picked:
@@ -309,14 +321,24 @@ class CompiledSchema:
             for ref in rule.get("excludes", []):
                 other = tuple(ref.split("/", 1))
                 if other in picked:
-                    report.errors.append(Problem(ptr, self.title_path([sid, oid]), rule.get(
-                        "message", f"“{title}” cannot be combined with "
-                        f"“{self.options[other].title}”")))
+                    report.errors.append(
+                        Problem(
+                            ptr,
+                            self.title_path([sid, oid]),
+                            rule.get(
+                                "message",
+                                f"“{title}” cannot be combined with “{self.options[other].title}”",
+                            ),
+                        )
+                    )
             for ref in rule.get("requires", []):
                 other = tuple(ref.split("/", 1))
                 if other not in picked:
-                    problem = Problem(ptr, self.title_path([sid, oid]), rule.get(
-                        "message", f"“{title}” needs “{self.options[other].title}” too"))
+                    problem = Problem(
+                        ptr,
+                        self.title_path([sid, oid]),
+                        rule.get("message", f"“{title}” needs “{self.options[other].title}” too"),
+                    )
                     (report.errors if complete else report.warnings).append(problem)
 
     @property
@@ -334,11 +356,14 @@ class CompiledSchema:
             latest: Option | None = None
             for option in chosen:
                 if latest is not None and option.start < latest.end:
-                    target.append(Problem(
-                        pointer([sid, option.id]), self.title_path([sid, option.id]),
-                        f"“{option.title}” overlaps “{latest.title}” "
-                        f"({self.clock(option.start)}–{self.clock(min(option.end, latest.end))})",
-                    ))
+                    target.append(
+                        Problem(
+                            pointer([sid, option.id]),
+                            self.title_path([sid, option.id]),
+                            f"“{option.title}” overlaps “{latest.title}” "
+                            f"({self.clock(option.start)}–{self.clock(min(option.end, latest.end))})",
+                        )
+                    )
                 if latest is None or option.end > latest.end:
                     latest = option
         per_day = section["per_day"]
@@ -349,15 +374,25 @@ class CompiledSchema:
             if "max" in per_day:
                 for day, n in sorted(counts.items()):
                     if n > per_day["max"]:
-                        report.errors.append(Problem(pointer([sid]), section["title"],
-                            f"pick at most {per_day['max']} sessions on {day_name(day)} "
-                            f"(you have {n})"))
+                        report.errors.append(
+                            Problem(
+                                pointer([sid]),
+                                section["title"],
+                                f"pick at most {per_day['max']} sessions on {day_name(day)} "
+                                f"(you have {n})",
+                            )
+                        )
             if complete and per_day.get("min"):
                 for day in self.days(sid):
                     if counts[day] < per_day["min"]:
-                        report.errors.append(Problem(pointer([sid]), section["title"],
-                            f"pick at least {per_day['min']} sessions on {day_name(day)} "
-                            f"(you have {counts[day]})"))
+                        report.errors.append(
+                            Problem(
+                                pointer([sid]),
+                                section["title"],
+                                f"pick at least {per_day['min']} sessions on {day_name(day)} "
+                                f"(you have {counts[day]})",
+                            )
+                        )
 
     def _check_dates(
         self, sid: str, answers: dict[str, Any], prefix: tuple[str, ...], report: Report
@@ -369,15 +404,21 @@ class CompiledSchema:
                     date.fromisoformat(value)
                 except ValueError:
                     parts = [*prefix, fid]
-                    report.errors.append(Problem(pointer(parts), self.title_path(parts),
-                        f"{fld['title']} must be a real date, such as 2027-03-13"))
+                    report.errors.append(
+                        Problem(
+                            pointer(parts),
+                            self.title_path(parts),
+                            f"{fld['title']} must be a real date, such as 2027-03-13",
+                        )
+                    )
 
     # --- helpers the pages use ---------------------------------------------------------------
 
     def days(self, section_id: str | None = None) -> list[date]:
         """The event days that have sessions (in one section, or in any)."""
         found = {
-            o.day for o in self.session_rows.values()
+            o.day
+            for o in self.session_rows.values()
             if section_id is None or o.section_id == section_id
         }
         return sorted(d for d in found if d is not None)
@@ -434,8 +475,11 @@ def day_name(day: date) -> str:
 
 
 _TYPE_WORDS = {
-    "object": "a set of answers", "string": "text", "integer": "a whole number",
-    "number": "a number", "boolean": "yes or no",
+    "object": "a set of answers",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "yes or no",
 }
 
 

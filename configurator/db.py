@@ -34,6 +34,7 @@ def connect(path: str | os.PathLike[str]) -> sqlite_utils.Database:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     db = sqlite_utils.Database(conn)
+    db.path = str(path)  # type: ignore[attr-defined]  # caches of compiled schemas key on it
     migrations.apply(db)
     return db
 
@@ -79,7 +80,9 @@ def close_thread_connections() -> None:
 def init_db_command() -> None:
     """Create or migrate the database."""
     db = get_db()
-    click.echo(f"Database ready at {current_app.config['DATABASE']} (step {migrations.current(db)}).")
+    click.echo(
+        f"Database ready at {current_app.config['DATABASE']} (step {migrations.current(db)})."
+    )
 
 
 def init_app(app: Flask) -> None:

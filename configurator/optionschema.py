@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import re._parser as sre_parse  # the stdlib's own regex parser: the reliable way to read nesting
@@ -59,7 +60,9 @@ def parse(data: bytes | str, filename: str = "") -> dict[str, Any]:
                 f"The file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
             ) from None
     if not isinstance(doc, dict):
-        raise SchemaInvalid("An option schema must be a JSON object with format, event and sections.")
+        raise SchemaInvalid(
+            "An option schema must be a JSON object with format, event and sections."
+        )
     return doc
 
 
@@ -212,16 +215,14 @@ def _explain(doc: Any, error: jsonschema.ValidationError) -> Problem:
     elif keyword == "additionalProperties":
         extra = sorted(set(value) - set(schema.get("properties", {})))
         allowed = ", ".join(schema.get("properties", {}))
-        message = (
-            f"unknown key {', '.join(_shown(k) for k in extra)}; the keys allowed here are {allowed}"
-        )
-    elif keyword == "type":
-        message = f"{name} must be {describe(schema)}, got {_shown(value)}"
-    elif keyword in ("minimum", "maximum", "const", "enum", "pattern"):
+        message = f"unknown key {', '.join(_shown(k) for k in extra)}; the keys allowed here are {allowed}"
+    elif keyword == "type" or keyword in ("minimum", "maximum", "const", "enum", "pattern"):
         message = f"{name} must be {describe(schema)}, got {_shown(value)}"
     elif keyword == "minLength":
-        message = f"{name} must not be empty" if schema["minLength"] == 1 else (
-            f"{name} must be at least {schema['minLength']} characters long"
+        message = (
+            f"{name} must not be empty"
+            if schema["minLength"] == 1
+            else (f"{name} must be at least {schema['minLength']} characters long")
         )
     elif keyword == "maxLength":
         message = f"{name} must be at most {schema['maxLength']} characters long, got {len(value)}"
@@ -269,18 +270,19 @@ def _semantic_problems(doc: dict[str, Any]) -> list[Problem]:
     try:
         zone = ZoneInfo(event["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
-        add(["event", "timezone"], f"timezone must be an IANA time zone such as Europe/Brussels,"
-            f" got {_shown(event['timezone'])}")
+        add(
+            ["event", "timezone"],
+            f"timezone must be an IANA time zone such as Europe/Brussels,"
+            f" got {_shown(event['timezone'])}",
+        )
     first = last = None
     for key in ("starts_on", "ends_on"):
         try:
             date.fromisoformat(event[key])
         except ValueError:
             add(["event", key], f"{key} is not a real date: {_shown(event[key])}")
-    try:
+    with contextlib.suppress(ValueError):
         first, last = date.fromisoformat(event["starts_on"]), date.fromisoformat(event["ends_on"])
-    except ValueError:
-        pass
     if first and last and last < first:
         add(["event", "ends_on"], f"ends_on ({last}) is before starts_on ({first})")
     window = event.get("window", {})
@@ -290,8 +292,10 @@ def _semantic_problems(doc: dict[str, Any]) -> list[Problem]:
             try:
                 instants[key] = parse_instant(window[key])
             except ValueError:
-                add(["event", "window", key], f"{key} is not a real date and time: "
-                    f"{_shown(window[key])}")
+                add(
+                    ["event", "window", key],
+                    f"{key} is not a real date and time: {_shown(window[key])}",
+                )
     if len(instants) == 2 and instants["closes"] <= instants["opens"]:
         add(["event", "window", "closes"], "the design window must close after it opens")
     day_change = event.get("day_change", "00:00")
@@ -304,8 +308,10 @@ def _semantic_problems(doc: dict[str, Any]) -> list[Problem]:
         base: list[str | int] = ["sections", s_index]
         sid = section["id"]
         if sid in section_ids:
-            add([*base, "id"], f"section id {_shown(sid)} is already used by sections"
-                f"[{section_ids[sid]}]")
+            add(
+                [*base, "id"],
+                f"section id {_shown(sid)} is already used by sections[{section_ids[sid]}]",
+            )
         section_ids.setdefault(sid, s_index)
         kinds[sid] = section["kind"]
         _check_bounds(section, base, add)
@@ -315,8 +321,10 @@ def _semantic_problems(doc: dict[str, Any]) -> list[Problem]:
             rooms = _unique_ids(section.get("rooms", []), [*base, "rooms"], "room", add)
             per_day = section.get("per_day", {})
             if "min" in per_day and "max" in per_day and per_day["min"] > per_day["max"]:
-                add([*base, "per_day", "min"], f"per_day min ({per_day['min']}) is above per_day "
-                    f"max ({per_day['max']})")
+                add(
+                    [*base, "per_day", "min"],
+                    f"per_day min ({per_day['min']}) is above per_day max ({per_day['max']})",
+                )
             options_by_section[sid] = _unique_ids(
                 section.get("sessions", []), [*base, "sessions"], "session", add
             )
@@ -329,20 +337,29 @@ def _semantic_problems(doc: dict[str, Any]) -> list[Problem]:
                     add([*where, "start"], "start or end is not a real date and time")
                     continue
                 if end <= start:
-                    add([*where, "end"], f"end ({session['end']}) must be after start "
-                        f"({session['start']})")
+                    add(
+                        [*where, "end"],
+                        f"end ({session['end']}) must be after start ({session['start']})",
+                    )
                 if zone and first and last:
                     day = day_of(start, zone, day_change)
                     if not first <= day <= last:
-                        add([*where, "start"], f"the session is on {day}, outside the event's "
-                            f"days ({first} to {last})")
+                        add(
+                            [*where, "start"],
+                            f"the session is on {day}, outside the event's "
+                            f"days ({first} to {last})",
+                        )
                 if "room" in session and session["room"] not in rooms:
-                    add([*where, "room"], f"room {_shown(session['room'])} is not one of this "
-                        "section's rooms")
+                    add(
+                        [*where, "room"],
+                        f"room {_shown(session['room'])} is not one of this section's rooms",
+                    )
                 for f in session.get("formats", []):
                     if f not in format_ids:
-                        add([*where, "formats"], f"format {_shown(f)} is not one of this "
-                            "section's formats")
+                        add(
+                            [*where, "formats"],
+                            f"format {_shown(f)} is not one of this section's formats",
+                        )
                 if len(set(session.get("formats", []))) != len(session.get("formats", [])):
                     add([*where, "formats"], "formats lists the same format twice")
         elif section["kind"] == "choice":
@@ -371,8 +388,11 @@ def _semantic_problems(doc: dict[str, Any]) -> list[Problem]:
                 if section_id not in section_ids:
                     add(parts, f"rule names section {_shown(section_id)}, which does not exist")
                 elif kinds[section_id] == "fields":
-                    add(parts, f"rule names {_shown(ref)}, but rules apply to sessions and choice "
-                        "options, not fields")
+                    add(
+                        parts,
+                        f"rule names {_shown(ref)}, but rules apply to sessions and choice "
+                        "options, not fields",
+                    )
                 elif option_id not in options_by_section.get(section_id, set()):
                     add(parts, f"rule names option {_shown(ref)}, which does not exist")
         if rule["if"] in rule.get("requires", []) + rule.get("excludes", []):
@@ -380,12 +400,16 @@ def _semantic_problems(doc: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def _unique_ids(items: list[dict[str, Any]], base: list[str | int], noun: str, add: Any) -> set[str]:
+def _unique_ids(
+    items: list[dict[str, Any]], base: list[str | int], noun: str, add: Any
+) -> set[str]:
     seen: dict[str, int] = {}
     for i, item in enumerate(items):
         if item["id"] in seen:
-            add([*base, i, "id"], f"{noun} id {_shown(item['id'])} is already used by "
-                f"{base[-1]}[{seen[item['id']]}]")
+            add(
+                [*base, i, "id"],
+                f"{noun} id {_shown(item['id'])} is already used by {base[-1]}[{seen[item['id']]}]",
+            )
         seen.setdefault(item["id"], i)
     return set(seen)
 

@@ -1,0 +1,123 @@
+"""Attendees: invitations, personal links (stored as hashes), revocation, open registration."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from .clock import stamp
+from .db import write
+from .errors import BadRequest, Forbidden, NotFound
+from .tokens import new_token, token_hash
+
+EMAIL = re.compile(r"^[^@\s]{1,200}@[^@\s]{1,200}\.[^@\s]{1,60}$")
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A new attendee and the secrets only this moment knows in clear."""
+
+    attendee: dict[str, Any]
+    token: str
+    feed_token: str
+
+
+def clean_person(name: str, email: str) -> tuple[str, str]:
+    """A trimmed name and email, or BadRequest naming what is wrong."""
+    name, email = (name or "").strip(), (email or "").strip()
+    problems = []
+    if not name or len(name) > 200:
+        problems.append("a name of 1 to 200 characters")
+    if not EMAIL.match(email):
+        problems.append("an email address such as ana@example.org")
+    if problems:
+        raise BadRequest("Please give " + " and ".join(problems) + ".")
+    return name, email
+
+
+def invite(
+    db: sqlite_utils.Database, event_id: int, name: str, email: str, source: str = "invited"
+) -> Invitation:
+    """Add an attendee (or re-issue the link of an existing one) and return the new secrets."""
+    name, email = clean_person(name, email)
+    token, feed = new_token(), new_token()
+    with write(db):
+        existing = db.execute(
+            "SELECT id FROM attendees WHERE event_id = ? AND email = ? COLLATE NOCASE",
+            [event_id, email],
+        ).fetchone()
+        if existing:
+            db.execute(
+                "UPDATE attendees SET token_hash = ?, feed_token_hash = ?, revoked_at = NULL,"
+                " name = ? WHERE id = ?",
+                [token_hash(token), token_hash(feed), name, existing["id"]],
+            )
+            attendee_id = existing["id"]
+        else:
+            attendee_id = db.execute(
+                "INSERT INTO attendees (event_id, name, email, token_hash, feed_token_hash,"
+                " source, invited_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [event_id, name, email, token_hash(token), token_hash(feed), source, stamp()],
+            ).lastrowid
+    return Invitation(get_attendee(db, attendee_id), token, feed)
+
+
+def get_attendee(db: sqlite_utils.Database, attendee_id: int) -> dict[str, Any]:
+    """The attendee with this id; raise NotFound if there is none."""
+    row = db.execute("SELECT * FROM attendees WHERE id = ?", [attendee_id]).fetchone()
+    if row is None:
+        raise NotFound("There is no such attendee.")
+    return dict(row)
+
+
+def by_token(db: sqlite_utils.Database, token: str) -> dict[str, Any]:
+    """The attendee a personal link belongs to; NotFound if unknown, Forbidden if revoked."""
+    row = db.execute(
+        "SELECT * FROM attendees WHERE token_hash = ?", [token_hash(token or "")]
+    ).fetchone()
+    if row is None:
+        raise NotFound("This personal link is not valid. Check that you copied all of it.")
+    if row["revoked_at"]:
+        raise Forbidden("This personal link has been revoked. Ask the organiser for a new one.")
+    return dict(row)
+
+
+def by_feed_token(db: sqlite_utils.Database, token: str) -> dict[str, Any]:
+    """The attendee a private calendar feed belongs to."""
+    row = db.execute(
+        "SELECT * FROM attendees WHERE feed_token_hash = ? AND revoked_at IS NULL",
+        [token_hash(token or "")],
+    ).fetchone()
+    if row is None:
+        raise NotFound("This calendar feed does not exist.")
+    return dict(row)
+
+
+def mark_opened(db: sqlite_utils.Database, attendee_id: int) -> None:
+    """Record the first time an attendee opened their link."""
+    with write(db):
+        db.execute(
+            "UPDATE attendees SET opened_at = ? WHERE id = ? AND opened_at IS NULL",
+            [stamp(), attendee_id],
+        )
+
+
+def revoke(db: sqlite_utils.Database, attendee_id: int) -> None:
+    """Revoke an attendee's link and end every session it opened."""
+    with write(db):
+        get_attendee(db, attendee_id)
+        db.execute("UPDATE attendees SET revoked_at = ? WHERE id = ?", [stamp(), attendee_id])
+        db.execute("DELETE FROM web_sessions WHERE attendee_id = ?", [attendee_id])
+
+
+def new_feed_token(db: sqlite_utils.Database, attendee_id: int) -> str:
+    """Issue a fresh calendar-feed secret (the old feed URL stops working)."""
+    feed = new_token()
+    with write(db):
+        db.execute(
+            "UPDATE attendees SET feed_token_hash = ? WHERE id = ?", [token_hash(feed), attendee_id]
+        )
+    return feed

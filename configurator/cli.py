@@ -1,0 +1,357 @@
+"""The `configurator` command: a thin click layer over the same domain functions as the web."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlite_utils
+
+from . import PROJECT_ROOT, accounts, attendees, designs, events, optionschema
+from .db import connect, write
+from .errors import ConfiguratorError
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def default_db_path() -> str:
+    """The database the commands use unless --db says otherwise."""
+    return os.environ.get("CONFIGURATOR_DB", str(PROJECT_ROOT / "instance" / "configurator.db"))
+
+
+def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a domain error into its message list on stderr and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ConfiguratorError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapped
+
+
+@click.group()
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="SQLite database file (default: $CONFIGURATOR_DB or instance/configurator.db).",
+)
+@click.pass_context
+def cli(ctx: click.Context, db_path: str | None) -> None:
+    """Experience configurator: option schemas, attendee designs, exports."""
+    ctx.obj = {"db_path": db_path or default_db_path()}
+
+
+def open_db(ctx: click.Context) -> sqlite_utils.Database:
+    """The database named by --db, created and migrated if needed."""
+    return connect(ctx.obj["db_path"])
+
+
+def read_schema_file(path: str) -> dict[str, Any]:
+    """Read and check an option-schema file."""
+    data = Path(path).read_bytes()
+    return optionschema.check(optionschema.parse(data, path))
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create or migrate the database."""
+    open_db(ctx)
+    click.echo(f"Database ready: {ctx.obj['db_path']}")
+
+
+@cli.group()
+def event() -> None:
+    """Create and check events from option-schema files."""
+
+
+@event.command("validate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@handles_errors
+def event_validate(file: str) -> None:
+    """Check an option-schema file and list every problem."""
+    doc = read_schema_file(file)
+    sections = len(doc["sections"])
+    click.echo(
+        f"{file}: valid option schema for {doc['event']['title']!r} "
+        f"({sections} section{'s' if sections != 1 else ''})."
+    )
+
+
+@event.command("create")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--owner", help="Email of the organiser account that owns the event.")
+@click.pass_context
+@handles_errors
+def event_create(ctx: click.Context, file: str, owner: str | None) -> None:
+    """Create an event whose draft is the option schema in FILE."""
+    doc = read_schema_file(file)
+    db = open_db(ctx)
+    owner_id = _account_id(db, owner) if owner else None
+    created = events.create_event(db, doc, owner_id)
+    click.echo(f"Created event {created['slug']!r} (draft; publish it to let attendees design).")
+
+
+def _account_id(db: sqlite_utils.Database, email: str) -> int:
+    row = db.execute("SELECT id FROM accounts WHERE email = ?", [email]).fetchone()
+    if row is None:
+        raise ConfiguratorError(f"There is no account for {email}.")
+    return row[0]
+
+
+@cli.command("import-sessions")
+@click.argument("slug")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--section", "section_id", help="The sessions section to import into (default: the first)."
+)
+@click.option(
+    "--capacities", type=click.Path(exists=True, dir_okay=False), help="A CSV of room,capacity."
+)
+@click.option("--timezone", help="Time zone for CSV times written without an offset.")
+@click.pass_context
+@handles_errors
+def import_sessions(
+    ctx: click.Context,
+    slug: str,
+    file: str,
+    section_id: str | None,
+    capacities: str | None,
+    timezone: str | None,
+) -> None:
+    """Import sessions (frab XML, CSV or JSON) into the event's draft."""
+    from . import imports
+
+    db = open_db(ctx)
+    current = events.get_event(db, slug)
+    doc = events.draft(current)
+    section = _sessions_section(doc, section_id)
+    schedule = imports.parse_schedule(
+        Path(file).name, Path(file).read_bytes(), timezone or doc["event"]["timezone"]
+    )
+    rooms = imports.parse_room_capacities(Path(capacities).read_text()) if capacities else None
+    report = imports.merge_into_section(section, schedule, rooms)
+    imports.widen_event_days(doc, schedule)
+    events.save_draft(db, slug, doc)
+    click.echo(
+        f"Imported into {section['title']!r}: {report.added} added, {report.updated} "
+        f"updated, {report.unchanged} unchanged, {report.rooms_added} rooms added."
+    )
+
+
+def _sessions_section(doc: dict[str, Any], section_id: str | None) -> dict[str, Any]:
+    for section in doc["sections"]:
+        if section["kind"] == "sessions" and section_id in (None, section["id"]):
+            return section
+    raise ConfiguratorError(
+        f"The draft has no sessions section {section_id!r}."
+        if section_id
+        else "The draft has no sessions section to import into; add one first."
+    )
+
+
+@cli.command()
+@click.argument("slug")
+@click.pass_context
+@handles_errors
+def publish(ctx: click.Context, slug: str) -> None:
+    """Freeze the event's draft as its next immutable version."""
+    number = events.publish(open_db(ctx), slug)
+    click.echo(f"Published {slug!r} as version {number}.")
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--email", help="The attendee's email address.")
+@click.option("--name", help="The attendee's name.")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A CSV with name and email columns, to invite many.",
+)
+@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True)
+@click.pass_context
+@handles_errors
+def invite(
+    ctx: click.Context,
+    slug: str,
+    email: str | None,
+    name: str | None,
+    csv_file: str | None,
+    base_url: str,
+) -> None:
+    """Invite attendees and print their personal links (name, email, link as CSV)."""
+    db = open_db(ctx)
+    current = events.get_event(db, slug)
+    if csv_file:
+        people = read_people_csv(Path(csv_file).read_text(encoding="utf-8-sig"))
+    elif email and name:
+        people = [(name, email)]
+    else:
+        raise ConfiguratorError("Give --email and --name, or --csv FILE.")
+    with write(db):
+        issued = [attendees.invite(db, current["id"], n, e) for n, e in people]
+    out = csv.writer(sys.stdout)
+    out.writerow(["name", "email", "link"])
+    for inv in issued:
+        out.writerow(
+            [inv.attendee["name"], inv.attendee["email"], f"{base_url.rstrip('/')}/a/{inv.token}"]
+        )
+
+
+def read_people_csv(text: str) -> list[tuple[str, str]]:
+    """(name, email) pairs from a CSV with name and email columns; every bad row is named."""
+    reader = csv.DictReader(io.StringIO(text))
+    columns = {c.strip().lower() for c in reader.fieldnames or []}
+    if not {"name", "email"} <= columns:
+        raise ConfiguratorError("The CSV needs a header row with name and email columns.")
+    people, problems = [], []
+    for line, row in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
+        try:
+            people.append(attendees.clean_person(row["name"], row["email"]))
+        except ConfiguratorError as exc:
+            problems.append(optionschema.Problem("", f"line {line}", exc.message))
+    if problems:
+        raise ConfiguratorError(f"{len(problems)} row(s) of the CSV cannot be used.", problems)
+    if not people:
+        raise ConfiguratorError("The CSV has no rows.")
+    return people
+
+
+@cli.group()
+def account() -> None:
+    """Organiser and staff accounts."""
+
+
+@account.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--event", "slug", help="Give this account a role on an event.")
+@click.option("--role", type=click.Choice(["organiser", "staff"]), default="organiser")
+@click.pass_context
+@handles_errors
+def account_create(
+    ctx: click.Context, email: str, name: str, password: str, slug: str | None, role: str
+) -> None:
+    """Create an organiser or staff account."""
+    db = open_db(ctx)
+    account_id = accounts.create_account(db, email, name, password)
+    if slug:
+        accounts.grant(db, events.get_event(db, slug)["id"], account_id, role)
+    click.echo(f"Created account {email}" + (f" ({role} of {slug})" if slug else "") + ".")
+
+
+@cli.command()
+@click.option("--reset", is_flag=True, help="Delete the database first.")
+@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True)
+@click.pass_context
+@handles_errors
+def demo(ctx: click.Context, reset: bool, base_url: str) -> None:
+    """Create a published demo un-conference with an organiser and invited attendees."""
+    path = Path(ctx.obj["db_path"])
+    if reset:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    db = open_db(ctx)
+    doc = demo_schema(date.today())
+    slug = doc["event"]["slug"]
+    if db.execute("SELECT 1 FROM events WHERE slug = ?", [slug]).fetchone():
+        raise ConfiguratorError(f"The demo event {slug!r} already exists; use --reset.")
+    password = secrets.token_urlsafe(9)
+    organiser = accounts.create_account(db, "organiser@example.org", "Olga Organiser", password)
+    staff = accounts.create_account(db, "staff@example.org", "Sam Staff", password + "-staff")
+    created = events.create_event(db, doc, organiser)
+    accounts.grant(db, created["id"], staff, "staff")
+    events.publish(db, slug, organiser)
+    people = [
+        ("Ana Lima", "ana@example.org"),
+        ("Ben Okafor", "ben@example.org"),
+        ("Chloé Martin", "chloe@example.org"),
+        ("Dev Patel", "dev@example.org"),
+    ]
+    links = [attendees.invite(db, created["id"], n, e) for n, e in people]
+    seed = {
+        "agenda": {
+            "opening": {"format": "in_person"},
+            "maps": {"format": "in_person"},
+            "closing": {"format": "online"},
+        },
+        "channels": {"email": {}},
+        "preferences": {"diet": "vegetarian"},
+    }
+    designs.save_design(db, links[3].attendee, seed, confirm=True)
+    base = base_url.rstrip("/")
+    click.echo(f"Demo event: {doc['event']['title']} ({slug}), version 1 published.")
+    click.echo(f"Database: {path}")
+    click.echo("")
+    click.echo(f"Organiser sign-in: {base}/login")
+    click.echo(f"  email: organiser@example.org   password: {password}")
+    click.echo(f"  staff (read-only): staff@example.org   password: {password}-staff")
+    click.echo("")
+    click.echo("Attendee links (each opens that person's designer):")
+    for inv in links:
+        click.echo(f"  {inv.attendee['name']:<14} {base}/a/{inv.token}")
+
+
+def demo_schema(today: date) -> dict[str, Any]:
+    """The example un-conference, moved to start 30 days from today with its window open."""
+    doc = json.loads((optionschema.SCHEMAS_DIR / "examples" / "unconference.json").read_text())
+    first = date.fromisoformat(doc["event"]["starts_on"])
+    shift = (today + timedelta(days=30)) - first
+    doc["event"]["starts_on"] = str(first + shift)
+    doc["event"]["ends_on"] = str(date.fromisoformat(doc["event"]["ends_on"]) + shift)
+    for section in doc["sections"]:
+        for session in section.get("sessions", []):
+            for key in ("start", "end"):
+                moment = optionschema.parse_instant(session[key]) + shift
+                session[key] = moment.isoformat()
+    start = optionschema.parse_instant(doc["sections"][0]["sessions"][0]["start"])
+    doc["event"]["window"] = {
+        "opens": (start - timedelta(days=60)).isoformat(),
+        "closes": (start - timedelta(days=1)).isoformat(),
+        "edit_after_confirm": True,
+    }
+    return doc
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
+    """Serve the app with waitress, a production WSGI server."""
+    from waitress import serve as waitress_serve
+
+    from . import create_app
+
+    os.environ["CONFIGURATOR_DB"] = ctx.obj["db_path"]
+    app = create_app()
+    click.echo(f"Serving on http://{host}:{port}  (database {ctx.obj['db_path']}; Ctrl-C stops)")
+    waitress_serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="configurator",
+        max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
+    )

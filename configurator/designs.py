@@ -1,0 +1,364 @@
+"""Attendees' designs: validated saves, seats taken in one write transaction, waitlists."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from . import events
+from .clock import stamp
+from .compiler import CompiledSchema, dumps
+from .db import write
+from .errors import BadRequest, Conflict, DesignInvalid, NotFound, Problem, SeatTaken, WindowClosed
+from .optionschema import pointer
+
+Key = tuple[str, str]
+
+
+@dataclass
+class Saved:
+    """What a save did: the stored status and version, warnings, and who got promoted."""
+
+    status: str
+    version: int
+    document: dict[str, Any]
+    warnings: list[Problem] = field(default_factory=list)
+    promoted: list[int] = field(default_factory=list)
+
+
+def get_design(db: sqlite_utils.Database, attendee_id: int) -> dict[str, Any] | None:
+    """The attendee's stored design row with its document parsed, or None before any save."""
+    row = db.execute("SELECT * FROM designs WHERE attendee_id = ?", [attendee_id]).fetchone()
+    if row is None:
+        return None
+    design = dict(row)
+    design["document"] = json.loads(design["document"])
+    return design
+
+
+def save_design(
+    db: sqlite_utils.Database,
+    attendee: dict[str, Any],
+    document: Any,
+    *,
+    confirm: bool = False,
+    moment: datetime | None = None,
+) -> Saved:
+    """Check and store an attendee's whole design, taking and freeing seats atomically."""
+    event = events.get_event_by_id(db, attendee["event_id"])
+    schema = events.compiled(db, event["id"])
+    window = events.window(event, schema, moment)
+    if not window.open:
+        raise WindowClosed(window.reason + " Your design can no longer change.")
+    if attendee.get("revoked_at"):
+        raise WindowClosed("This personal link has been revoked.")
+    report = schema.check(document, complete=confirm)
+    if report.errors:
+        raise DesignInvalid(_count_sentence(report.errors), report.errors)
+    with write(db):
+        current = db.execute(
+            "SELECT status FROM designs WHERE attendee_id = ?", [attendee["id"]]
+        ).fetchone()
+        was_confirmed = current is not None and current["status"] == "confirmed"
+        if was_confirmed and not window.edit_after_confirm:
+            raise WindowClosed(
+                "Your design is confirmed, and this event does not allow changes after confirming."
+            )
+        freed = _sync_picks(db, schema, attendee, document)
+        if confirm or was_confirmed and schema.check(document, complete=True).ok:
+            status = "confirmed"
+        else:
+            status = "draft"
+        _store(
+            db,
+            attendee["id"],
+            event["id"],
+            schema.version,
+            status,
+            document,
+            "confirm" if confirm else "edit",
+        )
+        promoted = [p for key in freed for p in _promote(db, schema, event["id"], key)]
+    return Saved(status, schema.version, document, report.warnings, promoted)
+
+
+def _count_sentence(problems: list[Problem]) -> str:
+    n = len(problems)
+    return f"Your design has {n} problem{'s' if n != 1 else ''} to fix."
+
+
+def _sync_picks(
+    db: sqlite_utils.Database,
+    schema: CompiledSchema,
+    attendee: dict[str, Any],
+    document: dict[str, Any],
+) -> list[Key]:
+    """Make the picks table match the design; raise SeatTaken if a new seat is gone."""
+    wanted: dict[Key, tuple[str | None, bool]] = {}
+    for sid, value in document.items():
+        if schema.sections[sid]["kind"] == "fields":
+            continue
+        for oid, detail in value.items():
+            fmt = detail.get("format") if isinstance(detail, dict) else None
+            wanted[(sid, oid)] = (fmt, schema.seated(sid, oid, detail))
+    held = {
+        (r["section_id"], r["option_id"]): (r["format"], bool(r["seated"]))
+        for r in db.execute(
+            "SELECT section_id, option_id, format, seated FROM picks WHERE attendee_id = ?",
+            [attendee["id"]],
+        )
+    }
+    full = []
+    for key, (_fmt, seated) in wanted.items():
+        if seated and not held.get(key, (None, False))[1]:
+            capacity = schema.options[key].capacity
+            if capacity is not None and seats_taken_for(db, attendee["event_id"], key) >= capacity:
+                full.append(key)
+    if full:
+        problems = [
+            Problem(
+                pointer(list(k)),
+                schema.title_path(list(k)),
+                f"“{schema.options[k].title}” is full: join the waitlist"
+                + (
+                    " or choose another format"
+                    if len(schema.options[k].seated_formats) < len(_formats(schema, k))
+                    else ""
+                ),
+            )
+            for k in full
+        ]
+        raise SeatTaken("A seat you picked was just taken by someone else.", problems)
+    freed = [k for k, (_f, seated) in held.items() if seated and not wanted.get(k, (0, False))[1]]
+    for key in held.keys() - wanted.keys():
+        db.execute(
+            "DELETE FROM picks WHERE attendee_id = ? AND section_id = ? AND option_id = ?",
+            [attendee["id"], *key],
+        )
+    now = stamp()
+    for key, (fmt, seated) in wanted.items():
+        if held.get(key) == (fmt, seated):
+            continue
+        db.execute(
+            "INSERT INTO picks (event_id, attendee_id, section_id, option_id, format, seated,"
+            " picked_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (attendee_id, section_id,"
+            " option_id) DO UPDATE SET format = excluded.format, seated = excluded.seated",
+            [attendee["event_id"], attendee["id"], *key, fmt, int(seated), now],
+        )
+        db.execute(
+            "DELETE FROM waitlist WHERE attendee_id = ? AND section_id = ? AND option_id = ?",
+            [attendee["id"], *key],
+        )
+    return freed
+
+
+def _formats(schema: CompiledSchema, key: Key) -> list[str]:
+    section = schema.sections[key[0]]
+    if section["kind"] != "sessions":
+        return []
+    return next(s["formats"] for s in section["sessions"] if s["id"] == key[1])
+
+
+def _store(
+    db: sqlite_utils.Database,
+    attendee_id: int,
+    event_id: int,
+    version: int,
+    status: str,
+    document: dict[str, Any],
+    reason: str,
+    needs_attention: str | None = None,
+) -> None:
+    now, text = stamp(), dumps(document)
+    db.execute(
+        "INSERT INTO designs (attendee_id, event_id, version, status, document, needs_attention,"
+        " started_at, updated_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (attendee_id) DO UPDATE SET version = excluded.version,"
+        " status = excluded.status, document = excluded.document,"
+        " needs_attention = excluded.needs_attention, updated_at = excluded.updated_at,"
+        " confirmed_at = CASE WHEN excluded.status = 'confirmed'"
+        "   THEN coalesce(excluded.confirmed_at, designs.confirmed_at) ELSE NULL END",
+        [
+            attendee_id,
+            event_id,
+            version,
+            status,
+            text,
+            needs_attention,
+            now,
+            now,
+            now if status == "confirmed" else None,
+        ],
+    )
+    db.execute(
+        "INSERT INTO design_history (attendee_id, version, status, document, reason, saved_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [attendee_id, version, status, text, reason, now],
+    )
+
+
+def seats_taken_for(db: sqlite_utils.Database, event_id: int, key: Key) -> int:
+    """How many seats of one option are taken."""
+    return db.execute(
+        "SELECT count(*) FROM picks WHERE event_id = ? AND section_id = ? AND option_id = ?"
+        " AND seated = 1",
+        [event_id, *key],
+    ).fetchone()[0]
+
+
+def seats_taken(db: sqlite_utils.Database, event_id: int) -> dict[Key, int]:
+    """Seats taken per option, for every option of the event that has any."""
+    rows = db.execute(
+        "SELECT section_id, option_id, count(*) FROM picks WHERE event_id = ? AND seated = 1"
+        " GROUP BY section_id, option_id",
+        [event_id],
+    )
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def waitlist_lengths(db: sqlite_utils.Database, event_id: int) -> dict[Key, int]:
+    """How many attendees wait for each option."""
+    rows = db.execute(
+        "SELECT section_id, option_id, count(*) FROM waitlist WHERE event_id = ?"
+        " GROUP BY section_id, option_id",
+        [event_id],
+    )
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def waitlist_positions(db: sqlite_utils.Database, attendee_id: int) -> dict[Key, int]:
+    """Where the attendee stands (1 = next) on each waitlist they joined."""
+    rows = db.execute(
+        "SELECT w.section_id, w.option_id, (SELECT count(*) FROM waitlist o"
+        " WHERE o.event_id = w.event_id AND o.section_id = w.section_id"
+        " AND o.option_id = w.option_id AND o.position <= w.position)"
+        " FROM waitlist w WHERE w.attendee_id = ?",
+        [attendee_id],
+    )
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def join_waitlist(
+    db: sqlite_utils.Database,
+    attendee: dict[str, Any],
+    section_id: str,
+    option_id: str,
+    fmt: str | None = None,
+    moment: datetime | None = None,
+) -> int:
+    """Join the waitlist of a full session; return the position (1 = next in line)."""
+    event = events.get_event_by_id(db, attendee["event_id"])
+    schema = events.compiled(db, event["id"])
+    window = events.window(event, schema, moment)
+    if not window.open:
+        raise WindowClosed(window.reason)
+    key = (section_id, option_id)
+    option = schema.options.get(key)
+    if option is None or option.capacity is None:
+        raise NotFound("There is no such session with limited seats.")
+    if schema.sections[section_id]["kind"] == "sessions":
+        fmt = fmt or next(iter(sorted(option.seated_formats)), None)
+        if fmt not in option.seated_formats:
+            raise BadRequest(
+                "Only seats in the room have a waitlist; pick another format directly."
+            )
+    with write(db):
+        if seats_taken_for(db, event["id"], key) < option.capacity:
+            raise Conflict(f"“{option.title}” has seats left: pick it instead of waiting.")
+        if db.execute(
+            "SELECT 1 FROM picks WHERE attendee_id = ? AND section_id = ? AND option_id = ?"
+            " AND seated = 1",
+            [attendee["id"], *key],
+        ).fetchone():
+            raise Conflict(f"You already have a seat in “{option.title}”.")
+        db.execute(
+            "INSERT INTO waitlist (event_id, attendee_id, section_id, option_id, format, joined_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [event["id"], attendee["id"], *key, fmt, stamp()],
+        )
+    return waitlist_positions(db, attendee["id"])[key]
+
+
+def leave_waitlist(
+    db: sqlite_utils.Database, attendee: dict[str, Any], section_id: str, option_id: str
+) -> None:
+    """Leave a waitlist."""
+    with write(db):
+        db.execute(
+            "DELETE FROM waitlist WHERE attendee_id = ? AND section_id = ? AND option_id = ?",
+            [attendee["id"], section_id, option_id],
+        )
+
+
+def _promote(
+    db: sqlite_utils.Database, schema: CompiledSchema, event_id: int, key: Key
+) -> list[int]:
+    """Give freed seats to the first attendees waiting, in order; queue their notifications."""
+    capacity = schema.options[key].capacity
+    promoted: list[int] = []
+    while capacity is not None and seats_taken_for(db, event_id, key) < capacity:
+        waiting = db.execute(
+            "SELECT * FROM waitlist WHERE event_id = ? AND section_id = ? AND option_id = ?"
+            " ORDER BY position LIMIT 1",
+            [event_id, *key],
+        ).fetchone()
+        if waiting is None:
+            break
+        attendee_id = waiting["attendee_id"]
+        db.execute("DELETE FROM waitlist WHERE position = ?", [waiting["position"]])
+        row = db.execute(
+            "SELECT status, document FROM designs WHERE attendee_id = ?", [attendee_id]
+        ).fetchone()
+        document = json.loads(row["document"]) if row else {}
+        detail: dict[str, Any] = {"format": waiting["format"]} if waiting["format"] else {}
+        document.setdefault(key[0], {})[key[1]] = detail
+        report = schema.check(document, complete=False)
+        attention = None
+        if not report.ok:
+            attention = "A seat you waited for is yours, but your design now needs a look: " + (
+                report.errors[0].message
+            )
+        db.execute(
+            "INSERT INTO picks (event_id, attendee_id, section_id, option_id, format, seated,"
+            " picked_at) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT (attendee_id, section_id,"
+            " option_id) DO UPDATE SET seated = 1, format = excluded.format",
+            [event_id, attendee_id, *key, waiting["format"], stamp()],
+        )
+        _store(
+            db,
+            attendee_id,
+            event_id,
+            schema.version,
+            row["status"] if row else "draft",
+            document,
+            "promoted from the waitlist",
+            attention,
+        )
+        title = schema.options[key].title
+        db.execute(
+            "INSERT INTO outbox (event_id, attendee_id, kind, subject, body, created_at)"
+            " VALUES (?, ?, 'waitlist_promoted', ?, ?, ?)",
+            [
+                event_id,
+                attendee_id,
+                f"You have a seat: {title}",
+                f"A seat in “{title}” freed up and is now yours. It is on your agenda.",
+                stamp(),
+            ],
+        )
+        promoted.append(attendee_id)
+    return promoted
+
+
+def history(db: sqlite_utils.Database, attendee_id: int) -> list[dict[str, Any]]:
+    """Every stored state of an attendee's design, oldest first."""
+    rows = db.execute(
+        "SELECT version, status, document, reason, saved_at FROM design_history"
+        " WHERE attendee_id = ? ORDER BY id",
+        [attendee_id],
+    )
+    return [dict(r, document=json.loads(r["document"])) for r in rows]

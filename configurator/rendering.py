@@ -1,0 +1,23 @@
+"""The one place that reads htmx's request headers: a whole page or just a partial."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, make_response, render_template
+from flask_htmx import HTMX
+
+htmx = HTMX()
+
+
+def is_htmx() -> bool:
+    """True for a request htmx made (and not a boosted page navigation)."""
+    return bool(htmx) and not htmx.boosted
+
+
+def render(page: str, partial: str | None = None, status: int = 200, **context: Any) -> Response:
+    """Render the page, or only its partial for an htmx request; vary the cache on HX-Request."""
+    template = partial if partial and is_htmx() else page
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response

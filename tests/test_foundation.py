@@ -1,0 +1,78 @@
+"""The app factory, database pragmas, migrations, security headers and error pages."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from configurator import migrations
+from configurator.db import connect, write
+
+
+def test_database_pragmas(db_path):
+    db = connect(db_path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_migrations_apply_once(db_path):
+    db = connect(db_path)
+    assert migrations.current(db) == len(migrations.STEPS)
+    assert migrations.apply(db) == 0
+    assert [r[0] for r in db.execute("SELECT step FROM migrations")] == list(
+        range(1, len(migrations.STEPS) + 1)
+    )
+
+
+def test_write_rolls_back_on_error(db_path):
+    db = connect(db_path)
+    try:
+        with write(db):
+            db.execute(
+                "INSERT INTO accounts (email, name, password_hash, created_at)"
+                " VALUES ('a@b.co', 'A', 'x', 'now')"
+            )
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert db.execute("SELECT count(*) FROM accounts").fetchone()[0] == 0
+
+
+def test_write_takes_the_write_lock_at_begin(db_path):
+    db = connect(db_path)
+    other = sqlite3.connect(db_path, timeout=0.05, isolation_level=None)
+    with write(db):
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            assert "locked" in str(exc)
+        else:
+            raise AssertionError("a second writer got in during BEGIN IMMEDIATE")
+
+
+def test_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "script-src 'self'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_htmx_is_served_from_npm_install(client):
+    response = client.get("/assets/htmx.min.js")
+    assert response.status_code == 200
+    assert b"htmx" in response.data[:2000]
+
+
+def test_unknown_page_is_a_friendly_404(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "There is nothing at this address." in response.get_data(as_text=True)
+
+
+def test_api_errors_are_json(client):
+    response = client.get("/api/v1/events/nope/design-schema")
+    assert response.status_code == 404
+    assert response.json["message"] == "There is no event called 'nope'."
