@@ -29,6 +29,14 @@ def public(view: F) -> F:
 def load_principal() -> None:
     """Set g.account_id and g.attendee_id from the server-side session the cookie names."""
     g.account_id = g.attendee_id = None
+    g.via_token = False
+    bearer = request.headers.get("Authorization", "")
+    if bearer.startswith("Bearer ") and request.path.startswith("/api/"):
+        g.account_id = accounts.account_for_api_token(get_db(), bearer.removeprefix("Bearer "))
+        g.via_token = g.account_id is not None
+        if not g.via_token:
+            raise Forbidden("This API token is not valid.")
+        return
     sid = session.get("sid")
     if not sid:
         return

@@ -34,12 +34,13 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected_error)
     app.add_url_rule("/assets/htmx.min.js", "htmx_js", _htmx_js)
 
-    from . import api, attendee, auth, home, organiser, staff
+    from . import api, api_exports, attendee, auth, home, organiser, staff
 
     for module in (home, auth, attendee, organiser, staff):
         app.register_blueprint(module.bp)
-    csrf.exempt(api.bp)  # the API authenticates with tokens, never with cookies
-    app.register_blueprint(api.bp)
+    for module in (api, api_exports):
+        csrf.exempt(module.bp)  # the API authenticates with tokens, never with cookies
+        app.register_blueprint(module.bp)
 
 
 def _security_headers(response: Response) -> Response:
