@@ -8,9 +8,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```\s*$", re.S | re.M)
 KNOWN = {
-    "json option-schema", "json option-schema-invalid", "json design", "json design-invalid",
-    "console", "csv sessions", "csv capacities", "csv people", "text", "http", "json",
-    "json openapi-example", "xml frab", "yaml option-schema",
+    "json option-schema",
+    "json option-schema-invalid",
+    "json design",
+    "json design-invalid",
+    "console",
+    "csv sessions",
+    "csv capacities",
+    "csv people",
+    "text",
+    "http",
+    "json",
+    "json openapi-example",
+    "xml frab",
+    "yaml option-schema",
+    "sh",
 }
 
 
