@@ -101,7 +101,7 @@ def test_readme_commands_run(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     runner = CliRunner()
     ran = 0
-    for info, body in code_blocks(ROOT / "README.md", "console"):
+    for _info, body in code_blocks(ROOT / "README.md", "console"):
         for line in body.splitlines():
             if not line.startswith("$ configurator ") or " serve" in line:
                 continue
