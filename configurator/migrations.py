@@ -131,8 +131,39 @@ CREATE TABLE login_attempts (
 CREATE INDEX login_attempts_key ON login_attempts(key, attempted_at);
 """
 
+PROPOSALS = """
+CREATE TABLE proposals (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    author_id INTEGER NOT NULL REFERENCES attendees(id) ON DELETE CASCADE,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    format TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN
+        ('open', 'under_consideration', 'accepted', 'declined', 'merged')),
+    answer_reason TEXT,
+    answered_at TEXT,
+    merged_into INTEGER REFERENCES proposals(id),
+    hidden_at TEXT,
+    hidden_reason TEXT,
+    option_section TEXT,
+    option_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX proposals_event ON proposals(event_id, status);
+CREATE TABLE supports (
+    proposal_id INTEGER NOT NULL REFERENCES proposals(id) ON DELETE CASCADE,
+    attendee_id INTEGER NOT NULL REFERENCES attendees(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (proposal_id, attendee_id)
+);
+CREATE INDEX supports_attendee ON supports(attendee_id);
+"""
+
 # Append new steps; never edit one that has shipped.
-STEPS: list[str] = [INITIAL]
+STEPS: list[str] = [INITIAL, PROPOSALS]
 
 
 def current(db: sqlite_utils.Database) -> int:
