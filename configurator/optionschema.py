@@ -298,6 +298,10 @@ def _semantic_problems(doc: dict[str, Any]) -> list[Problem]:
                 )
     if len(instants) == 2 and instants["closes"] <= instants["opens"]:
         add(["event", "window", "closes"], "the design window must close after it opens")
+    for phase in ("propose", "support", "answer"):
+        dates = doc.get("proposals", {}).get(phase)
+        if dates and parse_instant(dates["closes"]) <= parse_instant(dates["opens"]):
+            add(["proposals", phase, "closes"], f"the {phase} phase must close after it opens")
     day_change = event.get("day_change", "00:00")
 
     section_ids: dict[str, int] = {}
