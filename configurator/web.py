@@ -34,11 +34,21 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected_error)
     app.add_url_rule("/assets/htmx.min.js", "htmx_js", _htmx_js)
 
-    from . import api, api_exports, attendee, auth, home, organiser, staff
+    from . import (
+        api,
+        api_exports,
+        attendee,
+        auth,
+        cocreation,
+        cocreation_api,
+        home,
+        organiser,
+        staff,
+    )
 
-    for module in (home, auth, attendee, organiser, staff):
+    for module in (home, auth, attendee, organiser, staff, cocreation):
         app.register_blueprint(module.bp)
-    for module in (api, api_exports):
+    for module in (api, api_exports, cocreation_api):
         csrf.exempt(module.bp)  # the API authenticates with tokens, never with cookies
         app.register_blueprint(module.bp)
 
