@@ -1,0 +1,78 @@
+"""Backups taken while the server keeps taking writes restore to a consistent database."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from configurator import attendees, backup, designs, events
+from configurator.db import connect
+
+
+def test_backup_under_load_restores_consistently(db_path, tmp_path, example):
+    db = connect(db_path)
+    event = events.create_event(db, example)
+    events.publish(db, "commons-camp")
+    people = [
+        attendees.invite(db, event["id"], f"P{i}", f"p{i}@example.org").attendee for i in range(30)
+    ]
+    stop = threading.Event()
+    saved = []
+
+    def keep_saving() -> None:
+        own = connect(db_path)
+        picks = ["opening", "maps", "closing", "datasets", "day2-opening"]
+        i = 0
+        while not stop.is_set():
+            person = people[i % len(people)]
+            chosen = {s: {"format": "in_person"} for s in picks[: 1 + i % len(picks)]}
+            designs.save_design(own, person, {"agenda": chosen})
+            saved.append(i)
+            i += 1
+
+    writer = threading.Thread(target=keep_saving)
+    writer.start()
+    try:
+        while len(saved) < 20:
+            stop.wait(0.01)
+        target = tmp_path / "backup.db"
+        counts = backup.backup(db_path, target)
+        while len(saved) < 40:
+            stop.wait(0.01)
+    finally:
+        stop.set()
+        writer.join()
+    assert counts["designs"] > 0
+    restored = tmp_path / "restored.db"
+    backup.restore(target, restored)
+    copy = connect(restored)
+    assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # No design is half-written: each one's picks match its document exactly.
+    for row in copy.execute("SELECT attendee_id, document FROM designs"):
+        document = json.loads(row["document"])
+        picked = {
+            (r[0], r[1])
+            for r in copy.execute(
+                "SELECT section_id, option_id FROM picks WHERE attendee_id = ?", [row[0]]
+            )
+        }
+        assert picked == {(s, o) for s, v in document.items() for o in v}
+    live = connect(db_path).execute("SELECT count(*) FROM design_history").fetchone()[0]
+    assert copy.execute("SELECT count(*) FROM design_history").fetchone()[0] <= live
+
+
+def test_backup_refuses_to_overwrite(db_path, tmp_path):
+    connect(db_path)
+    target = tmp_path / "b.db"
+    backup.backup(db_path, target)
+    with pytest.raises(backup.BackupFailed):
+        backup.backup(db_path, target)
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path, db_path):
+    bogus = tmp_path / "bogus.db"
+    bogus.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(backup.BackupFailed):
+        backup.restore(bogus, db_path)
