@@ -158,3 +158,19 @@ def test_import_sessions_bad_file_exits_2(run, schema_file, tmp_path):
     bad.write_text("<schedule><day")
     result = run("import-sessions", "commons-camp", str(bad))
     assert result.exit_code == 2
+
+
+def test_import_31c3_then_reimport_changes_nothing(run, schema_file):
+    from conftest import shared_file
+
+    xml = shared_file("31c3.xml")
+    run("event", "create", str(schema_file))
+    result = run("import-sessions", "commons-camp", str(xml))
+    assert result.exit_code == 0, result.output
+    assert "138 added, 0 updated, 0 unchanged, 4 rooms added" in result.output
+    draft = connect(run.db_path).execute("SELECT draft FROM events").fetchone()[0]
+    result = run("import-sessions", "commons-camp", str(xml))
+    assert "0 added, 0 updated, 138 unchanged, 0 rooms added" in result.output
+    assert connect(run.db_path).execute("SELECT draft FROM events").fetchone()[0] == draft
+    result = run("publish", "commons-camp")
+    assert result.exit_code == 0, result.output
