@@ -1,18 +1,71 @@
 // Small progressive enhancements; every page works without this file.
 "use strict";
+
+// With htmx running, choices save on change: hide the Save buttons and the follow-up
+// questions of options not picked (the server shows them again once the option is picked).
+if (window.htmx) {
+  document.documentElement.classList.add("js");
+}
+
+// Keep what the attendee typed into the focused field while a save was on its way: the
+// swap brings back what the server had when the request left.
+let typing = null;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const active = document.activeElement;
+  typing = null;
+  if (
+    active && active.id && event.detail.target.contains(active) &&
+    (active.tagName === "TEXTAREA" || (active.tagName === "INPUT" && !["checkbox", "radio", "hidden", "submit"].includes(active.type)))
+  ) {
+    typing = { id: active.id, value: active.value };
+  }
+});
+
 document.addEventListener("htmx:afterSwap", (event) => {
-  // After a swap, keep keyboard users where they were, or on the first error shown.
+  if (typing) {
+    const field = document.getElementById(typing.id);
+    if (field && field.value !== typing.value) {
+      field.value = typing.value;
+      // The restored text is not saved yet: save it when the attendee leaves the field.
+      field.addEventListener("blur", () => {
+        field.dispatchEvent(new Event("change", { bubbles: true }));
+      }, { once: true });
+    }
+    typing = null;
+  }
+  // If the swap took the focus away (it sat on a replaced element without an id), put it on
+  // the first error shown, or else on the swapped region, so keyboard users are not lost.
+  const active = document.activeElement;
+  if (active && active !== document.body && document.contains(active)) {
+    return;
+  }
   const target = event.detail.target;
-  const error = target.querySelector("[data-focus-first-error] .field-error, [role=alert]");
-  if (error && error.id) {
-    const field = target.querySelector(`[aria-describedby~="${error.id}"]`);
-    (field || error).focus();
+  if (!document.contains(target)) {
+    return;
+  }
+  const error = target.querySelector(".field-error[id], [role=alert][id]");
+  const field = error && target.querySelector(`[aria-describedby~="${CSS.escape(error.id)}"]`);
+  const fallback = target.matches("[tabindex]") ? target : target.querySelector("h2, h3");
+  const next = field || error || fallback;
+  if (next) {
+    if (!next.matches("a, button, input, select, textarea, [tabindex]")) {
+      next.setAttribute("tabindex", "-1");
+    }
+    next.focus();
   }
 });
-document.addEventListener("htmx:afterSettle", (event) => {
-  const message = event.detail.target.querySelector("[data-announce]");
+
+// Announce what a save did through the page's polite live region.
+function announce(root) {
   const announcer = document.getElementById("announcer");
-  if (message && announcer) {
-    announcer.textContent = message.dataset.announce;
+  if (!announcer || !root || !root.querySelector) {
+    return;
   }
-});
+  const message = root.matches("[data-announce]") ? root : root.querySelector("[data-announce]");
+  if (message) {
+    announcer.textContent = "";
+    // A fresh text node after clearing makes screen readers speak a repeated message again.
+    window.setTimeout(() => { announcer.textContent = message.dataset.announce; }, 50);
+  }
+}
+document.addEventListener("htmx:afterSettle", (event) => announce(event.target));
