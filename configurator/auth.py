@@ -1,14 +1,14 @@
-"""Sign in and out for organisers and staff."""
+"""Sign in and out for organisers and staff, and the account page with its API tokens."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, request, session, url_for
+from flask import Blueprint, Response, g, redirect, request, session, url_for
 
-from . import accounts
-from .access import public
+from . import account_tokens, accounts
+from .access import account_required, public
 from .db import get_db
 from .errors import Forbidden
-from .rendering import render
+from .rendering import is_htmx, render
 
 bp = Blueprint("auth", __name__)
 
@@ -34,6 +34,12 @@ def login() -> Response:
         )
     except Forbidden as exc:
         return render("auth/login.html", status=401, next=target, email=email, error=exc.message)
+    except accounts.TooManyAttempts as exc:
+        response = render(
+            "auth/login.html", status=429, next=target, email=email, error=exc.message
+        )
+        response.headers["Retry-After"] = str(accounts.FAILURE_WINDOW_SECONDS)
+        return response
     old = session.pop("sid", None)
     if old:
         accounts.end_session(get_db(), old)
@@ -51,3 +57,48 @@ def logout() -> Response:
         accounts.end_session(get_db(), sid)
     session.clear()
     return redirect(url_for("home.index"), code=303)  # type: ignore[return-value]
+
+
+def _account_context(**extra: object) -> dict[str, object]:
+    db = get_db()
+    return {
+        "account": accounts.get_account(db, g.account_id),
+        "tokens": account_tokens.api_tokens(db, g.account_id),
+        "new_token": None,
+        "error": None,
+        "label": "",
+        **extra,
+    }
+
+
+@bp.get("/account")
+@account_required
+def account() -> Response:
+    """Your account: who you are, and your API tokens."""
+    return render("auth/account.html", **_account_context())
+
+
+@bp.post("/account/tokens")
+@account_required
+def create_token() -> Response:
+    """Issue an API token; it is shown once, in this response, and stored only as a hash."""
+    label = request.form.get("label", "").strip()
+    if not label:
+        return render(
+            "auth/account.html",
+            "auth/_tokens.html",
+            status=422,
+            **_account_context(error="Give the token a label, such as “export script”."),
+        )
+    token = accounts.create_api_token(get_db(), g.account_id, label)
+    return render("auth/account.html", "auth/_tokens.html", **_account_context(new_token=token))
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@account_required
+def revoke_token(token_id: int) -> Response:
+    """Revoke an API token: requests carrying it are refused from now on."""
+    account_tokens.revoke_api_token(get_db(), g.account_id, token_id)
+    if is_htmx():
+        return render("auth/account.html", "auth/_tokens.html", **_account_context())
+    return redirect(url_for("auth.account"), code=303)  # type: ignore[return-value]
