@@ -45,7 +45,7 @@ from .errors import (
 )
 from .optionschema import parse_instant, pointer
 from .rendering import is_htmx, render
-from .summary import Summary, summarise
+from .summary import Summary, filled, summarise
 
 bp = Blueprint("attendee", __name__)
 SAVE_ERRORS = (DesignInvalid, SeatTaken, WindowClosed)
@@ -411,6 +411,14 @@ def _after_save(state: State, filters: agenda.Filters, anchor: str, announce: st
 def _save(state: State, document: dict[str, Any], confirm: bool = False) -> designs.Saved:
     """Store the whole document: drop empty sections, then the domain checks and saves it."""
     cleaned = {k: v for k, v in document.items() if v}
+    if confirm:
+        report = state.schema.check(filled(state.schema, cleaned), complete=True)
+        if report.errors:
+            count = len(report.errors)
+            raise DesignInvalid(
+                f"Your design has {count} thing{'s' if count != 1 else ''} to finish first.",
+                report.errors,
+            )
     return designs.save_design(get_db(), state.attendee, cleaned, confirm=confirm)
 
 

@@ -148,7 +148,7 @@ def summarise(
         budget = Budget(schema.budget_title, schema.budget["total"], spent)
     found = overlaps(schema, document)
     draft = schema.check(document, complete=False)
-    complete = schema.check(document, complete=True)
+    complete = schema.check(filled(schema, document), complete=True)
     seen = {(p.pointer, p.message) for p in draft.errors}
     todo = [p for p in complete.errors if (p.pointer, p.message) not in seen]
     waiting = [
@@ -171,6 +171,15 @@ def summarise(
         todo=todo,
         waiting=waiting,
     )
+
+
+def filled(schema: CompiledSchema, document: dict[str, Any]) -> dict[str, Any]:
+    """The document with an empty value for each section not answered yet.
+
+    Checked for completeness, this names what is missing inside a section ("pick at least 3
+    sessions", "Dietary needs is required") instead of only "Your agenda needs an answer".
+    """
+    return {**{sid: {} for sid in schema.sections}, **document}
 
 
 def overlaps(schema: CompiledSchema, document: dict[str, Any]) -> list[Overlap]:
