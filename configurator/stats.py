@@ -308,7 +308,7 @@ def channel_split(
 
 def popular_pairs(schema: CompiledSchema, sums: _Sums, limit: int = TOP_PAIRS) -> list[Pair]:
     """The pairs of sessions most often picked together (within one sessions section)."""
-    best = heapq.nlargest(limit, sums.pairs.items(), key=lambda item: (item[1], item[0]))
+    best = heapq.nsmallest(limit, sums.pairs.items(), key=lambda item: (-item[1], item[0]))
     found = []
     for (sid, first, second), count in best:
         a, b = schema.options.get((sid, first)), schema.options.get((sid, second))
