@@ -355,3 +355,51 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
         ident="configurator",
         max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
     )
+
+
+@cli.command("export")
+@click.argument("slug")
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["csv-wide", "csv-long", "xlsx", "json", "roster", "channels", "ics-zip"]),
+    help="What to export (see docs/staff.md).",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: stdout)."
+)
+@click.option("--section", help="Rosters and channel lists: only this section.")
+@click.option("--option", "option_id", help="Rosters and channel lists: only this option.")
+@click.pass_context
+@handles_errors
+def export(
+    ctx: click.Context,
+    slug: str,
+    fmt: str,
+    output: str | None,
+    section: str | None,
+    option_id: str | None,
+) -> None:
+    """Export the event's designs, streamed; a progress bar shows on stderr when writing a file."""
+    from . import exports
+
+    db = open_db(ctx)
+    current = events.get_event(db, slug)
+    schema = events.compiled(db, current["id"])
+    if output is None:
+        prepared = exports.download(db, current, schema, fmt, section=section, option=option_id)
+        for chunk in prepared.chunks:
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+        return
+    with click.progressbar(length=1, label=f"Exporting {fmt}", file=sys.stderr) as bar:
+        prepared = exports.download(
+            db, current, schema, fmt, section=section, option=option_id, progress=bar.update
+        )
+        bar.length = max(prepared.steps, 1)
+        written = 0
+        with open(output, "wb") as file:
+            for chunk in prepared.chunks:
+                written += file.write(chunk)
+    click.echo(f"Wrote {output} ({written:,} bytes).", err=True)
