@@ -1,0 +1,1009 @@
+"""Co-creation: attendees propose sessions or topics, support them within a budget, and the
+organiser answers each one, turning accepted proposals into options of the schema draft."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from . import events
+from .clock import now, stamp
+from .db import write
+from .errors import BadRequest, Conflict, Forbidden, NotFound, Problem, SchemaInvalid, WindowClosed
+from .optionschema import parse_instant
+
+Key = tuple[str, str]
+
+DEFAULT_TITLE = "Proposals"
+DEFAULT_MAX_PER_ATTENDEE = 3
+DEFAULT_SUPPORTS_PER_ATTENDEE = 5
+TITLE_MAX = 200
+DESCRIPTION_MAX = 5000
+REASON_MAX = 2000
+TAGS_MAX = 5
+TAG_MAX = 40
+SIMILAR_THRESHOLD = 0.4
+SIMILAR_LIMIT = 5
+
+STATUSES = ("open", "under_consideration", "accepted", "declined", "merged")
+STATUS_TITLES = {
+    "open": "Open",
+    "under_consideration": "Under consideration",
+    "accepted": "Accepted",
+    "declined": "Declined",
+    "merged": "Merged",
+}
+# Supports count against a budget only while the proposal can still become something.
+SUPPORTABLE = ("open", "under_consideration")
+PHASE_WORDS = {"propose": "Proposing", "support": "Supporting", "answer": "Answering"}
+
+
+# --- settings and phases -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The `proposals` block of the latest published version, with its defaults."""
+
+    enabled: bool = False
+    title: str = DEFAULT_TITLE
+    phases: dict[str, dict[str, str]] = field(default_factory=dict)
+    max_per_attendee: int = DEFAULT_MAX_PER_ATTENDEE
+    supports_per_attendee: int = DEFAULT_SUPPORTS_PER_ATTENDEE
+    threshold: int | None = None
+    formats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PhaseState:
+    """Whether a phase is open now, and why, in words."""
+
+    open: bool
+    reason: str
+
+
+def settings_for(db: sqlite_utils.Database, event_id: int) -> Settings:
+    """The published proposals settings; proposals are off before the first publish."""
+    if events.latest_number(db, event_id) is None:
+        return Settings()
+    return settings_from(events.compiled(db, event_id).document)
+
+
+def settings_from(document: dict[str, Any]) -> Settings:
+    """The proposals settings of an option-schema document."""
+    block = document.get("proposals") or {}
+    return Settings(
+        enabled=bool(block.get("enabled")),
+        title=block.get("title", DEFAULT_TITLE),
+        phases={p: block[p] for p in PHASE_WORDS if p in block},
+        max_per_attendee=block.get("max_per_attendee", DEFAULT_MAX_PER_ATTENDEE),
+        supports_per_attendee=block.get("supports_per_attendee", DEFAULT_SUPPORTS_PER_ATTENDEE),
+        threshold=block.get("threshold"),
+        formats=tuple(block.get("formats", [])),
+    )
+
+
+def phase(settings: Settings, name: str, moment: datetime | None = None) -> PhaseState:
+    """Whether the propose, support or answer phase is open; a phase not given is always open."""
+    if not settings.enabled:
+        return PhaseState(False, "This event does not take proposals.")
+    dates = settings.phases.get(name)
+    words = PHASE_WORDS[name]
+    if not dates:
+        return PhaseState(True, f"{words} is open.")
+    moment = moment or now()
+    if moment < parse_instant(dates["opens"]):
+        return PhaseState(False, f"{words} opens on {_when(dates['opens'])}.")
+    if moment >= parse_instant(dates["closes"]):
+        return PhaseState(False, f"{words} closed on {_when(dates['closes'])}.")
+    return PhaseState(True, f"{words} is open until {_when(dates['closes'])}.")
+
+
+def require_phase(settings: Settings, name: str, moment: datetime | None = None) -> None:
+    """Raise WindowClosed unless the phase is open."""
+    state = phase(settings, name, moment)
+    if not state.open:
+        raise WindowClosed(state.reason)
+
+
+def _when(instant: str) -> str:
+    return instant[:16].replace("T", " at ")
+
+
+def format_title(format_id: str | None) -> str:
+    """A preferred-format id as words: `hands_on` reads `Hands on`."""
+    if not format_id:
+        return "No preference"
+    words = re.sub(r"[_.-]+", " ", format_id).strip()
+    return words[:1].upper() + words[1:]
+
+
+# --- reading proposals ---------------------------------------------------------------------------
+
+_SELECT = (
+    "SELECT p.*, a.name AS author_name,"
+    " (SELECT count(*) FROM supports s WHERE s.proposal_id = p.id) AS supports"
+    " FROM proposals p JOIN attendees a ON a.id = p.author_id"
+)
+
+
+def _row(row: Any, threshold: int | None = None) -> dict[str, Any]:
+    proposal = dict(row)
+    proposal["tags"] = json.loads(proposal["tags"])
+    proposal["status_title"] = STATUS_TITLES[proposal["status"]]
+    proposal["format_title"] = format_title(proposal["format"])
+    proposal["ready"] = bool(threshold and proposal["supports"] >= threshold)
+    proposal["hidden"] = proposal["hidden_at"] is not None
+    proposal["supportable"] = proposal["status"] in SUPPORTABLE and not proposal["hidden"]
+    return proposal
+
+
+def get_proposal(
+    db: sqlite_utils.Database,
+    event_id: int,
+    proposal_id: int,
+    *,
+    include_hidden: bool = False,
+    threshold: int | None = None,
+) -> dict[str, Any]:
+    """One proposal of the event; a hidden one only when asked for (staff), else NotFound."""
+    row = db.execute(_SELECT + " WHERE p.id = ? AND p.event_id = ?", [proposal_id, event_id])
+    found = row.fetchone()
+    if found is None or (found["hidden_at"] and not include_hidden):
+        raise NotFound(f"There is no proposal number {proposal_id} here.")
+    return _row(found, threshold)
+
+
+def visible(
+    db: sqlite_utils.Database, event_id: int, threshold: int | None = None
+) -> list[dict[str, Any]]:
+    """Every proposal attendees may see, most supported first, merged ones left out."""
+    rows = db.execute(
+        _SELECT + " WHERE p.event_id = ? AND p.hidden_at IS NULL AND p.status != 'merged'"
+        " ORDER BY CASE WHEN p.status IN ('open', 'under_consideration') THEN 0"
+        " WHEN p.status = 'accepted' THEN 1 ELSE 2 END, supports DESC, p.id DESC",
+        [event_id],
+    )
+    return [_row(r, threshold) for r in rows]
+
+
+def ranked(
+    db: sqlite_utils.Database, event_id: int, threshold: int | None = None
+) -> list[dict[str, Any]]:
+    """Every proposal for organisers and staff, hidden ones included, most supported first."""
+    rows = db.execute(
+        _SELECT + " WHERE p.event_id = ? ORDER BY p.hidden_at IS NOT NULL, supports DESC, p.id",
+        [event_id],
+    )
+    return [_row(r, threshold) for r in rows]
+
+
+def supported_ids(db: sqlite_utils.Database, attendee_id: int) -> set[int]:
+    """The ids of the proposals an attendee supports."""
+    rows = db.execute("SELECT proposal_id FROM supports WHERE attendee_id = ?", [attendee_id])
+    return {r[0] for r in rows}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How many supports an attendee has used of the event's budget."""
+
+    total: int
+    used: int
+
+    @property
+    def left(self) -> int:
+        """Supports still to give."""
+        return max(self.total - self.used, 0)
+
+
+def budget(db: sqlite_utils.Database, event_id: int, attendee_id: int, total: int) -> Budget:
+    """The attendee's support budget; supports of declined, merged or hidden proposals are back."""
+    used = db.execute(
+        "SELECT count(*) FROM supports s JOIN proposals p ON p.id = s.proposal_id"
+        " WHERE s.attendee_id = ? AND p.event_id = ? AND p.hidden_at IS NULL"
+        " AND p.status IN ('open', 'under_consideration', 'accepted')",
+        [attendee_id, event_id],
+    ).fetchone()[0]
+    return Budget(total, used)
+
+
+def proposal_count(db: sqlite_utils.Database, event_id: int, attendee_id: int) -> int:
+    """How many proposals an attendee has made (hidden ones count too)."""
+    return db.execute(
+        "SELECT count(*) FROM proposals WHERE event_id = ? AND author_id = ?",
+        [event_id, attendee_id],
+    ).fetchone()[0]
+
+
+# --- similarity ----------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")
+_COMMON = (
+    "a an and the of for to in on with at by from about how we our your you is are be it its"
+    " this that as or into vs via let lets what why who using use"
+    # Words every proposal could carry say nothing about which one it is.
+    " session talk workshop discussion intro introduction"
+)
+_STOP = frozenset(_COMMON.split())
+
+
+def _plain(text: str) -> str:
+    """Casefolded text without accents, so café and cafe are the same word."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> set[str]:
+    """The meaningful words of a text, lightly stemmed (bikes and bike are one word)."""
+    found = set()
+    for word in _WORD.findall(_plain(text)):
+        if len(word) < 2 or word in _STOP:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        found.add(word)
+    return found
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def similarity(title: str, other_title: str, text: str = "", other_text: str = "") -> float:
+    """How alike two proposals read, from 0 to 1: title words, title spelling, then all words."""
+    mine, theirs = words(title), words(other_title)
+    same_words = _jaccard(mine, theirs)
+    # Word order and small typos should not hide a duplicate: compare the sorted words' spelling.
+    spelling = difflib.SequenceMatcher(
+        None, " ".join(sorted(mine)), " ".join(sorted(theirs)), autojunk=False
+    ).ratio()
+    overall = _jaccard(mine | words(text), theirs | words(other_text))
+    return 0.4 * same_words + 0.4 * spelling + 0.2 * overall
+
+
+@dataclass(frozen=True)
+class Similar:
+    """A visible proposal that reads like the one being written."""
+
+    proposal: dict[str, Any]
+    score: float
+
+
+def similar(
+    db: sqlite_utils.Database,
+    event_id: int,
+    title: str,
+    description: str = "",
+    *,
+    exclude: int | None = None,
+    threshold: int | None = None,
+    limit: int = SIMILAR_LIMIT,
+) -> list[Similar]:
+    """The visible proposals most like a title (and description), best first."""
+    if not words(title):
+        return []
+    found = []
+    for proposal in visible(db, event_id, threshold):
+        if proposal["id"] == exclude:
+            continue
+        other = proposal["description"] + " " + " ".join(proposal["tags"])
+        score = similarity(title, proposal["title"], description, other)
+        if score >= SIMILAR_THRESHOLD:
+            found.append(Similar(proposal, round(score, 3)))
+    found.sort(key=lambda s: (-s.score, -s.proposal["supports"], s.proposal["id"]))
+    return found[:limit]
+
+
+# --- proposing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A proposal's cleaned fields."""
+
+    title: str
+    description: str
+    format: str | None
+    tags: list[str]
+
+
+def clean(
+    settings: Settings, title: str, description: str, fmt: str | None, tags: str | Iterable[str]
+) -> Draft:
+    """Trimmed, checked fields; BadRequest naming every field that is wrong."""
+    title = " ".join((title or "").split())
+    description = (description or "").strip().replace("\r\n", "\n")
+    fmt = (fmt or "").strip() or None
+    raw_tags = tags.split(",") if isinstance(tags, str) else list(tags)
+    cleaned_tags: list[str] = []
+    for tag in raw_tags:
+        tag = " ".join(str(tag).split())
+        if tag and tag.casefold() not in {t.casefold() for t in cleaned_tags}:
+            cleaned_tags.append(tag)
+    problems = []
+    if len(title) < 3:
+        problems.append(Problem("/title", "title", "give a title of at least 3 characters"))
+    elif len(title) > TITLE_MAX:
+        problems.append(
+            Problem(
+                "/title", "title", f"keep the title to {TITLE_MAX} characters (it has {len(title)})"
+            )
+        )
+    if len(description) > DESCRIPTION_MAX:
+        problems.append(
+            Problem(
+                "/description",
+                "description",
+                f"keep the description to {DESCRIPTION_MAX} characters (it has {len(description)})",
+            )
+        )
+    if fmt is not None and fmt not in settings.formats:
+        offered = ", ".join(format_title(f) for f in settings.formats) or "no formats"
+        problems.append(
+            Problem("/format", "format", f"choose one of the formats offered: {offered}")
+        )
+    if len(cleaned_tags) > TAGS_MAX:
+        problems.append(Problem("/tags", "tags", f"give at most {TAGS_MAX} tags"))
+    if any(len(t) > TAG_MAX for t in cleaned_tags):
+        problems.append(Problem("/tags", "tags", f"keep each tag to {TAG_MAX} characters"))
+    if problems:
+        count = len(problems)
+        raise BadRequest(
+            f"The proposal has {count} problem{'s' if count != 1 else ''} to fix.", problems
+        )
+    return Draft(title, description, fmt, cleaned_tags)
+
+
+def propose(
+    db: sqlite_utils.Database,
+    event_id: int,
+    attendee_id: int,
+    draft: Draft,
+    moment: datetime | None = None,
+) -> int:
+    """Post a proposal within the propose phase and the per-attendee limit; return its id."""
+    settings = settings_for(db, event_id)
+    require_phase(settings, "propose", moment)
+    with write(db):
+        made = proposal_count(db, event_id, attendee_id)
+        if made >= settings.max_per_attendee:
+            raise Conflict(
+                f"You have made {made} proposals, the most this event takes from one person."
+                " Support someone else's proposal instead."
+            )
+        now_text = stamp()
+        return db.execute(
+            "INSERT INTO proposals (event_id, author_id, title, description, format, tags,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                event_id,
+                attendee_id,
+                draft.title,
+                draft.description,
+                draft.format,
+                json.dumps(draft.tags, ensure_ascii=False),
+                now_text,
+                now_text,
+            ],
+        ).lastrowid
+
+
+def edit(
+    db: sqlite_utils.Database, event_id: int, proposal_id: int, attendee_id: int, draft: Draft
+) -> None:
+    """Change one's own proposal, which stays possible until the organiser answers it."""
+    if not settings_for(db, event_id).enabled:
+        raise WindowClosed("This event does not take proposals.")
+    with write(db):
+        proposal = get_proposal(db, event_id, proposal_id)
+        if proposal["author_id"] != attendee_id:
+            raise Forbidden("Only the person who proposed this can change it.")
+        if proposal["status"] != "open":
+            raise Conflict(
+                f"This proposal has been answered ({proposal['status_title'].lower()}),"
+                " so it can no longer change."
+            )
+        db.execute(
+            "UPDATE proposals SET title = ?, description = ?, format = ?, tags = ?,"
+            " updated_at = ? WHERE id = ?",
+            [
+                draft.title,
+                draft.description,
+                draft.format,
+                json.dumps(draft.tags, ensure_ascii=False),
+                stamp(),
+                proposal_id,
+            ],
+        )
+
+
+# --- supporting ----------------------------------------------------------------------------------
+
+
+def support(
+    db: sqlite_utils.Database,
+    event_id: int,
+    proposal_id: int,
+    attendee_id: int,
+    moment: datetime | None = None,
+) -> Budget:
+    """Support a proposal; the budget is checked and spent in one write transaction."""
+    settings = settings_for(db, event_id)
+    require_phase(settings, "support", moment)
+    with write(db):
+        proposal = get_proposal(db, event_id, proposal_id)
+        if proposal["author_id"] == attendee_id:
+            raise Conflict("This is your own proposal: it already counts as what you asked for.")
+        if not proposal["supportable"]:
+            raise Conflict(
+                f"This proposal is {proposal['status_title'].lower()}: it takes no more support."
+            )
+        spent = budget(db, event_id, attendee_id, settings.supports_per_attendee)
+        already = db.execute(
+            "SELECT 1 FROM supports WHERE proposal_id = ? AND attendee_id = ?",
+            [proposal_id, attendee_id],
+        ).fetchone()
+        if already:
+            return spent
+        if spent.left == 0:
+            raise Conflict(
+                f"You have given all {spent.total} of your supports. Withdraw one to support"
+                " this proposal; supports of declined or merged proposals come back to you."
+            )
+        db.execute(
+            "INSERT INTO supports (proposal_id, attendee_id, created_at) VALUES (?, ?, ?)",
+            [proposal_id, attendee_id, stamp()],
+        )
+        return Budget(spent.total, spent.used + 1)
+
+
+def withdraw(
+    db: sqlite_utils.Database,
+    event_id: int,
+    proposal_id: int,
+    attendee_id: int,
+    moment: datetime | None = None,
+) -> Budget:
+    """Take back a support while the proposal is still open or under consideration."""
+    settings = settings_for(db, event_id)
+    require_phase(settings, "support", moment)
+    with write(db):
+        proposal = get_proposal(db, event_id, proposal_id)
+        if proposal["status"] not in SUPPORTABLE:
+            raise Conflict(
+                f"This proposal is {proposal['status_title'].lower()}: its supports are settled."
+            )
+        db.execute(
+            "DELETE FROM supports WHERE proposal_id = ? AND attendee_id = ?",
+            [proposal_id, attendee_id],
+        )
+        return budget(db, event_id, attendee_id, settings.supports_per_attendee)
+
+
+# --- answering -----------------------------------------------------------------------------------
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip().replace("\r\n", "\n")
+    if not reason:
+        raise BadRequest(
+            "Give a reason: the author and the supporters see it.",
+            [Problem("/reason", "reason", "give a reason the author and supporters will read")],
+        )
+    if len(reason) > REASON_MAX:
+        raise BadRequest(
+            "The reason is too long.",
+            [Problem("/reason", "reason", f"keep the reason to {REASON_MAX} characters")],
+        )
+    return reason
+
+
+def _answerable(proposal: dict[str, Any]) -> None:
+    if proposal["hidden"]:
+        raise Conflict("This proposal is hidden; hidden proposals get no answer.")
+    if proposal["status"] not in SUPPORTABLE:
+        raise Conflict(
+            f"This proposal is already {proposal['status_title'].lower()}; that answer is final."
+        )
+
+
+def answer(
+    db: sqlite_utils.Database,
+    event_id: int,
+    proposal_id: int,
+    status: str,
+    reason: str,
+    moment: datetime | None = None,
+) -> None:
+    """Mark a proposal under consideration or declined, with a reason everyone concerned sees."""
+    if status not in ("under_consideration", "declined"):
+        raise BadRequest(
+            "Answer with under consideration or declined; accepting and merging have their own"
+            " forms.",
+            [Problem("/status", "status", "choose under consideration or declined")],
+        )
+    reason = _reason(reason)
+    require_phase(settings_for(db, event_id), "answer", moment)
+    with write(db):
+        proposal = get_proposal(db, event_id, proposal_id, include_hidden=True)
+        _answerable(proposal)
+        _set_status(db, proposal_id, status, reason)
+        _notify_status(db, proposal, status, reason)
+
+
+def _set_status(
+    db: sqlite_utils.Database, proposal_id: int, status: str, reason: str, **extra: Any
+) -> None:
+    columns = {"status": status, "answer_reason": reason, "answered_at": stamp(), **extra}
+    columns["updated_at"] = columns["answered_at"]
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    db.execute(
+        f"UPDATE proposals SET {assignments} WHERE id = ?",  # noqa: S608  # names are ours
+        [*columns.values(), proposal_id],
+    )
+
+
+def merge(
+    db: sqlite_utils.Database,
+    event_id: int,
+    duplicate_id: int,
+    target_id: int,
+    reason: str,
+    moment: datetime | None = None,
+) -> int:
+    """Merge a duplicate into another proposal, carrying its supports over; return how many moved.
+
+    A supporter of both keeps the one support on the target and gets the duplicate's back.
+    """
+    reason = _reason(reason)
+    if duplicate_id == target_id:
+        raise BadRequest(
+            "A proposal cannot be merged into itself.",
+            [Problem("/into", "into", "choose another proposal to merge into")],
+        )
+    require_phase(settings_for(db, event_id), "answer", moment)
+    with write(db):
+        duplicate = get_proposal(db, event_id, duplicate_id, include_hidden=True)
+        _answerable(duplicate)
+        try:
+            target = get_proposal(db, event_id, target_id)
+        except NotFound:
+            raise BadRequest(
+                "There is no such proposal to merge into.",
+                [Problem("/into", "into", "choose a visible proposal of this event")],
+            ) from None
+        if target["status"] in ("declined", "merged"):
+            raise Conflict(
+                f"“{target['title']}” is {target['status_title'].lower()}; merge into a proposal"
+                " that is still open, under consideration or accepted."
+            )
+        moved = db.execute(
+            "INSERT OR IGNORE INTO supports (proposal_id, attendee_id, created_at)"
+            " SELECT ?, attendee_id, created_at FROM supports"
+            " WHERE proposal_id = ? AND attendee_id != ?",
+            [target_id, duplicate_id, target["author_id"]],
+        ).rowcount
+        _set_status(db, duplicate_id, "merged", reason, merged_into=target_id)
+        _notify_status(db, duplicate, "merged", reason, target)
+    return moved
+
+
+def hide(db: sqlite_utils.Database, event_id: int, proposal_id: int, reason: str) -> None:
+    """Hide a proposal from attendees, exports and the API; its supports come back."""
+    reason = _reason(reason)
+    with write(db):
+        proposal = get_proposal(db, event_id, proposal_id, include_hidden=True)
+        if proposal["hidden"]:
+            raise Conflict("This proposal is already hidden.")
+        if proposal["status"] == "accepted":
+            raise Conflict(
+                "An accepted proposal is part of the schema: remove its option in the schema"
+                " editor instead."
+            )
+        now_text = stamp()
+        db.execute(
+            "UPDATE proposals SET hidden_at = ?, hidden_reason = ?, updated_at = ? WHERE id = ?",
+            [now_text, reason, now_text, proposal_id],
+        )
+        # Only the author hears of it: the title may be why it was hidden.
+        _queue(
+            db,
+            event_id,
+            [proposal["author_id"]],
+            "proposal_hidden",
+            f"Your proposal “{proposal['title']}” was hidden",
+            f"The organisers hid your proposal “{proposal['title']}”.\n\nTheir reason: {reason}",
+        )
+
+
+# --- accepting: the proposal becomes an option of the draft ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an accepted proposal goes: a sessions section (slot, room, seats) or a choice section."""
+
+    section_id: str
+    start: str | None = None
+    end: str | None = None
+    room: str | None = None
+    capacity: int | None = None
+
+
+def option_id_for(proposal_id: int) -> str:
+    """The id an accepted proposal's option gets."""
+    return f"proposal-{proposal_id}"
+
+
+def accept(
+    db: sqlite_utils.Database,
+    event_id: int,
+    proposal_id: int,
+    reason: str,
+    placement: Placement,
+    moment: datetime | None = None,
+) -> Key:
+    """Accept a proposal: add it to the schema draft as a session or an option, atomically."""
+    reason = _reason(reason)
+    require_phase(settings_for(db, event_id), "answer", moment)
+    with write(db):
+        event = events.get_event_by_id(db, event_id)
+        proposal = get_proposal(db, event_id, proposal_id, include_hidden=True)
+        _answerable(proposal)
+        doc = events.draft(event)
+        section, item = _new_option(doc, proposal, placement)
+        key = (section["id"], item["id"])
+        try:
+            events.save_draft(db, event["slug"], doc)
+        except SchemaInvalid as error:
+            raise _placement_problems(doc, error, key) from None
+        _set_status(db, proposal_id, "accepted", reason, option_section=key[0], option_id=key[1])
+        _notify_status(db, proposal, "accepted", reason)
+    return key
+
+
+def _new_option(
+    doc: dict[str, Any], proposal: dict[str, Any], placement: Placement
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Add the proposal's session or option to a draft document in place."""
+    section = next((s for s in doc["sections"] if s["id"] == placement.section_id), None)
+    if section is None or section["kind"] == "fields":
+        raise BadRequest(
+            "Choose where the proposal goes.",
+            [Problem("/section", "section", "choose a sessions section or a choice section")],
+        )
+    oid = option_id_for(proposal["id"])
+    items = section.setdefault("sessions" if section["kind"] == "sessions" else "options", [])
+    if any(i["id"] == oid for i in items):
+        raise Conflict(f"The draft already has an option {oid!r} in “{section['title']}”.")
+    item: dict[str, Any] = {"id": oid, "title": proposal["title"][:300]}
+    if proposal["description"]:
+        item["description"] = proposal["description"]
+    if section["kind"] == "sessions":
+        problems = [
+            Problem(f"/{name}", name, f"give the session's {words_}")
+            for name, words_ in (("start", "start time"), ("end", "end time"))
+            if not getattr(placement, name)
+        ]
+        if problems:
+            raise BadRequest("A session needs a start and an end.", problems)
+        item["start"], item["end"] = placement.start, placement.end
+        if placement.room:
+            item["room"] = placement.room
+        if proposal["tags"]:
+            item["tags"] = proposal["tags"]
+    if placement.capacity is not None:
+        item["capacity"] = placement.capacity
+    item["source"] = {"system": "proposal", "proposal_id": proposal["id"]}
+    items.append(item)
+    return section, item
+
+
+def _placement_problems(doc: dict[str, Any], error: SchemaInvalid, key: Key) -> SchemaInvalid:
+    """The draft's problems about the new item, pointed at the placement form's fields."""
+    s_index = next(i for i, s in enumerate(doc["sections"]) if s["id"] == key[0])
+    section = doc["sections"][s_index]
+    kind = "sessions" if section["kind"] == "sessions" else "options"
+    i_index = next(i for i, o in enumerate(section[kind]) if o["id"] == key[1])
+    prefix = f"/sections/{s_index}/{kind}/{i_index}"
+    problems = []
+    for p in error.problems:
+        if p.pointer == prefix or p.pointer.startswith(prefix + "/"):
+            name = p.pointer[len(prefix) + 1 :].split("/")[0] or "section"
+            name = name if name in ("start", "end", "room", "capacity") else "section"
+            problems.append(Problem(f"/{name}", name, p.message))
+        else:
+            problems.append(p)
+    return SchemaInvalid("The draft would not be a valid schema with this option.", problems)
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+_STATUS_WORDS = {
+    "under_consideration": "is under consideration",
+    "accepted": "was accepted",
+    "declined": "was declined",
+    "merged": "was merged",
+}
+
+
+def _notify_status(
+    db: sqlite_utils.Database,
+    proposal: dict[str, Any],
+    status: str,
+    reason: str,
+    target: dict[str, Any] | None = None,
+) -> None:
+    """Queue one message for the author and one for each supporter of a status change."""
+    title, words_ = proposal["title"], _STATUS_WORDS[status]
+    merged = f" into “{target['title']}”" if target else ""
+    back = ""
+    if status in ("declined", "merged"):
+        back = " Your support has come back to you, to give to another proposal."
+        if target:
+            back = " Your support now counts for the proposal it was merged into."
+    body = f"Their reason: {reason}"
+    _queue(
+        db,
+        proposal["event_id"],
+        [proposal["author_id"]],
+        "proposal_answered",
+        f"Your proposal “{title}” {words_}{merged}",
+        f"Your proposal “{title}” {words_}{merged}.\n\n{body}",
+    )
+    supporters = [
+        r[0]
+        for r in db.execute(
+            "SELECT attendee_id FROM supports WHERE proposal_id = ? ORDER BY attendee_id",
+            [proposal["id"]],
+        )
+    ]
+    _queue(
+        db,
+        proposal["event_id"],
+        supporters,
+        "proposal_answered",
+        f"A proposal you support {words_}: “{title}”",
+        f"The proposal “{title}”, which you support, {words_}{merged}.\n\n{body}{back}",
+    )
+
+
+def _queue(
+    db: sqlite_utils.Database,
+    event_id: int,
+    attendee_ids: list[int],
+    kind: str,
+    subject: str,
+    body: str,
+) -> None:
+    created = stamp()
+    for attendee_id in attendee_ids:
+        db.execute(
+            "INSERT INTO outbox (event_id, attendee_id, kind, subject, body, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [event_id, attendee_id, kind, subject[:300], body, created],
+        )
+
+
+# --- what came of it -----------------------------------------------------------------------------
+
+
+def _published_options(db: sqlite_utils.Database, event_id: int) -> dict[Key, Any]:
+    if events.latest_number(db, event_id) is None:
+        return {}
+    return events.compiled(db, event_id).options
+
+
+def _final(db: sqlite_utils.Database, proposal_id: int) -> dict[str, Any] | None:
+    """The proposal a chain of merges ends in."""
+    seen: set[int] = set()
+    current: int | None = proposal_id
+    row = None
+    while current is not None and current not in seen:
+        seen.add(current)
+        row = db.execute(_SELECT + " WHERE p.id = ?", [current]).fetchone()
+        if row is None:
+            return None
+        current = row["merged_into"]
+    return dict(row) if row else None
+
+
+def asked_for(db: sqlite_utils.Database, attendee_id: int) -> dict[Key, dict[str, Any]]:
+    """Published options that began as a proposal the attendee made or supported (or merged in)."""
+    event_id = db.execute("SELECT event_id FROM attendees WHERE id = ?", [attendee_id]).fetchone()
+    if event_id is None:
+        return {}
+    options = _published_options(db, event_id[0])
+    rows = db.execute(
+        "SELECT id, 1 AS authored FROM proposals WHERE author_id = ?"
+        " UNION SELECT proposal_id, 0 FROM supports WHERE attendee_id = ?",
+        [attendee_id, attendee_id],
+    )
+    found: dict[Key, dict[str, Any]] = {}
+    for row in rows:
+        final = _final(db, row["id"])
+        if not final or final["status"] != "accepted" or final["hidden_at"]:
+            continue
+        key = (final["option_section"], final["option_id"])
+        if key not in options:
+            continue
+        proposal = _row(final)
+        proposal["authored"] = bool(row["authored"]) or bool(found.get(key, {}).get("authored"))
+        found[key] = proposal
+    return found
+
+
+def community_options(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
+    """The options of the published schema that began as community proposals."""
+    options = _published_options(db, event_id)
+    rows = db.execute(
+        _SELECT + " WHERE p.event_id = ? AND p.status = 'accepted' AND p.hidden_at IS NULL"
+        " AND p.option_id IS NOT NULL ORDER BY p.answered_at",
+        [event_id],
+    )
+    found = []
+    for row in rows:
+        key = (row["option_section"], row["option_id"])
+        if key in options:
+            found.append({"proposal": _row(row), "key": key, "option": options[key]})
+    return found
+
+
+def mine(db: sqlite_utils.Database, event_id: int, attendee_id: int) -> dict[str, Any]:
+    """An attendee's own proposals and supports, with what became of each."""
+    settings = settings_for(db, event_id)
+    options = _published_options(db, event_id)
+
+    def outcome(row: Any) -> dict[str, Any]:
+        proposal = _row(row, settings.threshold)
+        key = (proposal["option_section"], proposal["option_id"])
+        proposal["scheduled"] = proposal["status"] == "accepted" and key in options
+        final = _final(db, proposal["id"]) if proposal["merged_into"] else None
+        proposal["merged_title"] = (
+            final["title"]
+            if final and not final["hidden_at"] and final["id"] != proposal["id"]
+            else None
+        )
+        return proposal
+
+    authored = db.execute(
+        _SELECT + " WHERE p.event_id = ? AND p.author_id = ? AND p.hidden_at IS NULL ORDER BY p.id",
+        [event_id, attendee_id],
+    )
+    supported = db.execute(
+        _SELECT + " JOIN supports mine ON mine.proposal_id = p.id WHERE p.event_id = ?"
+        " AND mine.attendee_id = ? AND p.hidden_at IS NULL ORDER BY mine.created_at",
+        [event_id, attendee_id],
+    )
+    return {
+        "proposals": [outcome(r) for r in authored],
+        "supported": [outcome(r) for r in supported],
+        "budget": budget(db, event_id, attendee_id, settings.supports_per_attendee),
+        "settings": settings,
+    }
+
+
+def funnel(db: sqlite_utils.Database, event_id: int) -> dict[str, int]:
+    """Proposed, supported, accepted, and scheduled (accepted and in the published version)."""
+    row = db.execute(
+        "SELECT count(*), sum(EXISTS (SELECT 1 FROM supports s WHERE s.proposal_id = p.id)),"
+        " sum(p.status = 'accepted') FROM proposals p WHERE p.event_id = ? AND p.hidden_at IS NULL",
+        [event_id],
+    ).fetchone()
+    options = _published_options(db, event_id)
+    accepted = db.execute(
+        "SELECT option_section, option_id FROM proposals WHERE event_id = ?"
+        " AND status = 'accepted' AND hidden_at IS NULL",
+        [event_id],
+    )
+    scheduled = sum(1 for r in accepted if (r[0], r[1]) in options)
+    return {
+        "proposed": row[0],
+        "supported": row[1] or 0,
+        "accepted": row[2] or 0,
+        "scheduled": scheduled,
+    }
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = [
+    "id",
+    "title",
+    "description",
+    "format",
+    "tags",
+    "status",
+    "reason",
+    "answered_at",
+    "supports",
+    "supporters",
+    "ready",
+    "merged_into",
+    "option_section",
+    "option_id",
+    "author",
+    "created_at",
+    "updated_at",
+]
+
+
+def export(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
+    """Every visible proposal for staff: fields, answer, support count and supporters' names."""
+    settings = settings_for(db, event_id)
+    rows = db.execute(
+        _SELECT + " WHERE p.event_id = ? AND p.hidden_at IS NULL ORDER BY p.id", [event_id]
+    )
+    names: dict[int, list[str]] = {}
+    for r in db.execute(
+        "SELECT s.proposal_id, a.name FROM supports s JOIN attendees a ON a.id = s.attendee_id"
+        " JOIN proposals p ON p.id = s.proposal_id WHERE p.event_id = ? ORDER BY s.created_at",
+        [event_id],
+    ):
+        names.setdefault(r[0], []).append(r[1])
+    found = []
+    for row in rows:
+        p = _row(row, settings.threshold)
+        found.append(
+            {
+                "id": p["id"],
+                "title": p["title"],
+                "description": p["description"],
+                "format": p["format"],
+                "tags": p["tags"],
+                "status": p["status"],
+                "reason": p["answer_reason"],
+                "answered_at": p["answered_at"],
+                "supports": p["supports"],
+                "supporters": names.get(p["id"], []),
+                "ready": p["ready"],
+                "merged_into": p["merged_into"],
+                "option": (
+                    {"section": p["option_section"], "id": p["option_id"]}
+                    if p["option_id"]
+                    else None
+                ),
+                "author": p["author_name"],
+                "created_at": p["created_at"],
+                "updated_at": p["updated_at"],
+            }
+        )
+    return found
+
+
+def defuse(value: Any) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def export_csv(rows: list[dict[str, Any]]) -> str:
+    """The export as CSV, one proposal a row, every cell defused."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        option = row["option"] or {}
+        cells = {
+            **row,
+            "tags": "; ".join(row["tags"]),
+            "supporters": "; ".join(row["supporters"]),
+            "ready": "yes" if row["ready"] else "no",
+            "option_section": option.get("section"),
+            "option_id": option.get("id"),
+        }
+        writer.writerow([defuse(cells[c]) for c in EXPORT_COLUMNS])
+    return out.getvalue()
