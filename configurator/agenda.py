@@ -314,6 +314,17 @@ class Card:
     position: int | None
     overlaps: list[str]
     problems: list[Any] = field(default_factory=list)
+    attempt: tuple[bool, str | None] | None = None  # what a refused save asked for, shown again
+
+    @property
+    def checked(self) -> bool:
+        """Whether the "Add to my agenda" box shows ticked."""
+        return self.attempt[0] if self.attempt else self.picked
+
+    @property
+    def chosen_format(self) -> str | None:
+        """The format the radio buttons show as chosen."""
+        return self.attempt[1] if self.attempt else self.format
 
     @property
     def full(self) -> bool:

@@ -482,8 +482,10 @@ def pick(slug: str) -> Response:
     try:
         _save(state, document)
     except SAVE_ERRORS as error:
-        attempt = agenda.card(state.schema, slot, picks, state.seats, state.positions)
-        attempt.picked, attempt.format = wanted, fmt or None
+        stored = state.document.get(slot.section_id, {})
+        attempt = agenda.card(state.schema, slot, stored, state.seats, state.positions)
+        attempt.attempt = (wanted, fmt or None)
+        attempt.overlaps = agenda.card(state.schema, slot, picks, state.seats, {}).overlaps
         problems = error.problems or [
             Problem(pointer([slot.section_id, slot.id]), "", error.message)
         ]

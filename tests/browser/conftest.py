@@ -4,6 +4,7 @@ and the example event set up on the live server's database."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -61,12 +62,21 @@ def _watched(context: Any) -> Watched:
     page = context.new_page()
     watched = Watched(page)
     page.on("pageerror", lambda error: watched.errors.append(str(error)))
-    page.on(
-        "console",
-        lambda message: message.type == "error" and watched.errors.append(message.text),
-    )
+    page.on("console", lambda message: _console(watched, message))
     page.set_default_timeout(10_000)
     return watched
+
+
+def _console(watched: Watched, message: Any) -> None:
+    if message.type != "error":
+        return
+    url = (message.location or {}).get("url", "")
+    text = message.text
+    # 422 and 409 carry field errors by design; browsers ask for a favicon nobody serves.
+    expected = re.search(r"status of (409|422)\b", text) or url.endswith("/favicon.ico")
+    if text.startswith("Failed to load resource") and expected:
+        return
+    watched.errors.append(f"{text} ({url})")
 
 
 @pytest.fixture
