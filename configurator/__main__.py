@@ -1,0 +1,5 @@
+"""`python -m configurator` runs the command line."""
+
+from configurator.cli import cli
+
+cli()
