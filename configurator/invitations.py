@@ -1,0 +1,91 @@
+"""Inviting attendees in bulk, re-issuing their links, and the links as a CSV for a mail merge."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import sqlite_utils
+
+from . import attendees
+from .attendees import Invitation
+from .db import write
+from .errors import BadRequest
+
+LINK_COLUMNS = ["name", "email", "link"]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def invite_people(
+    db: sqlite_utils.Database, event_id: int, people: list[tuple[str, str]]
+) -> list[Invitation]:
+    """Invite everyone in one transaction (all or none) and return the new links' secrets."""
+    with write(db):
+        return [attendees.invite(db, event_id, name, email) for name, email in people]
+
+
+def reissue(db: sqlite_utils.Database, event_id: int, attendee_ids: list[int]) -> list[Invitation]:
+    """New personal links for these attendees: old links and the sessions they opened stop working."""
+    if not attendee_ids:
+        raise BadRequest("Tick the attendees whose links should be issued again.")
+    with write(db):
+        issued = []
+        for attendee_id in attendee_ids:
+            attendee = attendees.get_attendee(db, attendee_id)
+            if attendee["event_id"] != event_id:
+                raise BadRequest("One of the ticked attendees is not invited to this event.")
+            issued.append(attendees.invite(db, event_id, attendee["name"], attendee["email"]))
+            db.execute("DELETE FROM web_sessions WHERE attendee_id = ?", [attendee_id])
+    return issued
+
+
+def personal_link(base_url: str, token: str) -> str:
+    """The address an attendee opens to design their experience."""
+    return f"{base_url.rstrip('/')}/a/{token}"
+
+
+def defuse(cell: str) -> str:
+    """A cell a spreadsheet will show as text, never run as a formula."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def links_csv(invitations: list[Invitation], base_url: str) -> str:
+    """name,email,link rows for a mail merge."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(LINK_COLUMNS)
+    for inv in invitations:
+        writer.writerow(
+            [
+                defuse(inv.attendee["name"]),
+                defuse(inv.attendee["email"]),
+                personal_link(base_url, inv.token),
+            ]
+        )
+    return out.getvalue()
+
+
+def attendee_rows(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
+    """Every invited attendee with how far they got: opened, started, confirmed."""
+    rows = db.execute(
+        "SELECT a.id, a.name, a.email, a.source, a.invited_at, a.opened_at, a.revoked_at,"
+        " d.status, d.started_at, d.confirmed_at, d.needs_attention"
+        " FROM attendees a LEFT JOIN designs d ON d.attendee_id = a.id"
+        " WHERE a.event_id = ? ORDER BY a.name COLLATE NOCASE, a.id",
+        [event_id],
+    )
+    return [dict(r) for r in rows]
+
+
+def progress(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """How many attendees were invited, opened their link, started and confirmed."""
+    live = [r for r in rows if not r["revoked_at"]]
+    return {
+        "invited": len(live),
+        "opened": sum(1 for r in live if r["opened_at"]),
+        "started": sum(1 for r in live if r["status"]),
+        "confirmed": sum(1 for r in live if r["status"] == "confirmed"),
+        "attention": sum(1 for r in live if r["needs_attention"]),
+        "revoked": len(rows) - len(live),
+    }
