@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -204,8 +206,8 @@ class CompiledSchema:
         return report
 
     @cached_property
-    def _slow(self) -> dict[bool, jsonschema.Draft202012Validator]:
-        return {c: jsonschema.Draft202012Validator(self.json_schema(c)) for c in (True, False)}
+    def _slow(self) -> dict[bool, jsonschema.protocols.Validator]:
+        return {c: EcmaPatternValidator(self.json_schema(c)) for c in (True, False)}
 
     def explain(self, design: Any, complete: bool) -> list[Problem]:
         """Plain-language problems for a design the JSON Schema rejects."""
@@ -433,6 +435,38 @@ class CompiledSchema:
         if self.sections[section_id]["kind"] == "choice":
             return option.capacity is not None
         return value.get("format") in option.seated_formats
+
+
+def python_pattern(pattern: str) -> str:
+    """An ECMA-262 pattern for Python's re: `$` must not match before a final newline."""
+    out, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return "".join(out)
+
+
+def _ecma_pattern(
+    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[jsonschema.ValidationError]:
+    if isinstance(instance, str) and not re.search(python_pattern(pattern), instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# The message-writing validator must judge patterns exactly as jsonschema-rs does (ECMA-262).
+EcmaPatternValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"pattern": _ecma_pattern}
+)
 
 
 def field_schema(fld: dict[str, Any]) -> dict[str, Any]:

@@ -523,11 +523,6 @@ def test_both_validators_agree_on_schema_valid_designs(data, complete):
     agree(design)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler patterns end in `$`, which Python's re also matches before a final newline:"
-    " jsonschema-rs refuses, jsonschema accepts, and check() reports no error (lead to fix)",
-)
 @pytest.mark.parametrize(
     "design",
     [
