@@ -45,6 +45,8 @@ class Slot:
     time: str
     dom: str
     haystack: str
+    meta: str
+    people: str
 
     @property
     def id(self) -> str:
@@ -125,6 +127,16 @@ def _build(schema: CompiledSchema, sid: str) -> Timetable:
                 haystack=" ".join([option.title, room, track, *speakers, *s.get("tags", [])])
                 .casefold()
                 .strip(),
+                meta=" · ".join(
+                    x
+                    for x in (
+                        f"{schema.clock(option.start)}–{schema.clock(option.end)}",
+                        room,
+                        track,
+                    )
+                    if x
+                ),
+                people=", ".join(speakers),
             )
         )
     order = {rid: i for i, (rid, _t) in enumerate(rooms)}
@@ -235,6 +247,11 @@ class Placed:
     row: int
     span: int
 
+    @property
+    def classes(self) -> str:
+        """The grid classes of app.css that put the session in its place."""
+        return f"gc-{self.column} gr-{self.row} gh-{self.span}"
+
 
 @dataclass
 class Grid:
@@ -330,6 +347,31 @@ class Card:
     def full(self) -> bool:
         """No seat left, and this attendee holds none."""
         return self.seats_left == 0 and not self.holds_seat
+
+    @property
+    def css(self) -> str:
+        """The card's classes, saying picked, full, overlapping or in error."""
+        return "session" + "".join(
+            name
+            for name, on in (
+                (" picked", self.picked),
+                (" full", self.full),
+                (" clash", bool(self.overlaps)),
+                (" has-error", bool(self.problems)),
+            )
+            if on
+        )
+
+    @property
+    def seats(self) -> str:
+        """Seats in words: left of how many, yours, or full."""
+        if self.capacity is None:
+            return ""
+        if self.holds_seat:
+            return f"You have a seat. {self.seats_left} of {self.capacity} left"
+        if self.full:
+            return "Full: join the waitlist"
+        return f"{self.seats_left} of {self.capacity} seats left"
 
     @property
     def can_wait(self) -> bool:

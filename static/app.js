@@ -7,6 +7,42 @@ if (window.htmx) {
   document.documentElement.classList.add("js");
 }
 
+// A session card saves as soon as its box or format changes (without JavaScript, its Save
+// button does it): one listener here instead of an hx-trigger on each of hundreds of forms.
+document.addEventListener("change", (event) => {
+  const form = event.target.closest && event.target.closest("form.pick");
+  if (form && window.htmx) {
+    form.requestSubmit();
+  }
+});
+
+// Focus on a control without an id (card controls have none, to stay small) is put back on
+// its twin in the swapped-in content: same named control, same value, inside the same id.
+let focused = null;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const active = document.activeElement;
+  focused = null;
+  if (active && !active.id && active.name && event.detail.target.contains(active)) {
+    const holder = active.parentElement && active.parentElement.closest("[id]");
+    if (holder) {
+      focused = { holder: holder.id, name: active.name, value: active.value, tag: active.tagName };
+    }
+  }
+});
+document.addEventListener("htmx:afterSwap", () => {
+  if (!focused) {
+    return;
+  }
+  const holder = document.getElementById(focused.holder);
+  const twin = holder && holder.querySelector(
+    `${focused.tag}[name="${CSS.escape(focused.name)}"][value="${CSS.escape(focused.value)}"]`
+  );
+  focused = null;
+  if (twin) {
+    twin.focus();
+  }
+});
+
 // Keep what the attendee typed into the focused field while a save was on its way: the
 // swap brings back what the server had when the request left.
 let typing = null;

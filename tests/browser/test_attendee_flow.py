@@ -42,7 +42,7 @@ def test_an_attendee_designs_confirms_and_downloads_their_agenda(request, live_e
     save_if_no_js(page, js, "Save “Open data for neighbourhoods”")
     clash = page.locator("#s-agenda--open-data-101 .field-error")
     expect(clash).to_contain_text("overlaps “Running a repair café”")
-    checkbox = page.locator("#s-agenda--open-data-101-pick")
+    checkbox = page.get_by_label("Add “Open data for neighbourhoods” to my agenda")
     expect(checkbox).to_have_attribute(
         "aria-describedby", re.compile(r"s-agenda--open-data-101-e1")
     )
