@@ -99,8 +99,9 @@ def seed(
     *,
     seed_value: int = 0,
     days: int = 30,
+    share: float = 0.83,
 ) -> Seeded:
-    """Add `count` attendees to the event, most with a design, all in one transaction."""
+    """Add `count` attendees to the event, `share` of them with a design, in one transaction."""
     started = time.perf_counter()
     schema = events.compiled(db, event_id)
     rng = random.Random(seed_value)
@@ -120,7 +121,8 @@ def seed(
         invited = begin + timedelta(seconds=rng.random() * span * 0.3)
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} {attendee_id}"
         opened = invited + timedelta(seconds=rng.random() * 86400 * 3)
-        opens = rng.random() < 0.9
+        designs = rng.random() < share
+        opens = designs or rng.random() < 0.4
         attendee_rows.append(
             (
                 attendee_id,
@@ -133,7 +135,7 @@ def seed(
                 _stamp(opened) if opens else None,
             )
         )
-        if not opens or rng.random() < 0.08:
+        if not designs:
             continue
         saved = opened + timedelta(seconds=rng.random() * (end - opened).total_seconds())
         document, waits = _design(schema, pickers, seats, rng, attendee_id)
@@ -334,13 +336,14 @@ def main() -> int:
     parser.add_argument("--db", required=True, help="SQLite file (created if missing)")
     parser.add_argument("--attendees", type=int, default=1000)
     parser.add_argument("--event", choices=["example", "fosdem"], default="example")
+    parser.add_argument("--share", type=float, default=0.83, help="share with a design")
     args = parser.parse_args()
     db = connect(args.db)
     if args.event == "fosdem" and not FOSDEM.exists():
         print(f"{FOSDEM} is missing; the shared schedules sit beside the repository.")
         return 2
     event_id = example_event(db) if args.event == "example" else fosdem_event(db)
-    made = seed(db, event_id, args.attendees)
+    made = seed(db, event_id, args.attendees, share=args.share)
     print(
         f"seeded {made.attendees} attendees, {made.designs} designs ({made.confirmed} confirmed),"
         f" {made.picks} picks, {made.waitlisted} waitlist entries in {made.seconds:.1f} s"

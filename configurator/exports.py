@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
-import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -29,7 +29,10 @@ CHUNK = 64 * 1024
 Progress = Callable[[int], None]
 Cell = str | int | float | None
 ATTENDEE_COLUMNS = ["attendee_id", "name", "email", "status", "schema_version", "confirmed_at"]
+LONG_COLUMNS = ["attendee_id", "name", "email", "section", "option", "field", "value", "format"]
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_STARTS = frozenset(_FORMULA_STARTS)
+ROWS_PER_WRITE = 256
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -172,14 +175,30 @@ def design_count(db: sqlite_utils.Database, event_id: int) -> int:
     return db.execute("SELECT count(*) FROM designs WHERE event_id = ?", [event_id]).fetchone()[0]
 
 
+class AttendeeRow(NamedTuple):
+    """An attendee with their design's row (all design columns None before a first save)."""
+
+    id: int
+    name: str
+    email: str
+    opened_at: str | None
+    status: str | None
+    version: int | None
+    document: str | None
+    updated_at: str | None
+    confirmed_at: str | None
+
+
 def attendee_batches(
     db: sqlite_utils.Database, event_id: int, tick: Progress, with_design_only: bool = False
-) -> Iterator[list[sqlite3.Row]]:
+) -> Iterator[list[AttendeeRow]]:
     """Every attendee of the event with their design row, in id order, a batch at a time.
 
     One cursor reads the whole export, so it sees one consistent snapshot of the database.
     """
-    cursor = db.conn.execute(_BATCH_QUERIES[with_design_only], [event_id])
+    cursor = db.conn.cursor()
+    cursor.row_factory = lambda _cursor, values: AttendeeRow(*values)
+    cursor.execute(_BATCH_QUERIES[with_design_only], [event_id])
     try:
         while batch := cursor.fetchmany(BATCH):
             yield batch
@@ -200,19 +219,19 @@ _BATCH_QUERIES = {
 }
 
 
-def status_of(row: sqlite3.Row) -> str:
+def status_of(row: AttendeeRow) -> str:
     """An attendee's progress: confirmed, draft, opened (their link) or invited."""
-    return row["status"] or ("opened" if row["opened_at"] else "invited")
+    return row.status or ("opened" if row.opened_at else "invited")
 
 
-def _attendee_cells(row: sqlite3.Row) -> list[Cell]:
+def _attendee_cells(row: AttendeeRow) -> list[Cell]:
     return [
-        row["id"],
-        row["name"],
-        row["email"],
+        row.id,
+        row.name,
+        row.email,
         status_of(row),
-        row["version"],
-        row["confirmed_at"],
+        row.version,
+        row.confirmed_at,
     ]
 
 
@@ -270,39 +289,44 @@ def wide_rows(
     yield ATTENDEE_COLUMNS + [c.header for c in columns]
     for batch in attendee_batches(db, event_id, tick):
         for row in batch:
-            design = json.loads(row["document"]) if row["document"] else {}
+            design = json.loads(row.document) if row.document else {}
             yield _attendee_cells(row) + [_wide_value(c, design) for c in columns]
 
 
 def long_rows(
     db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, tick: Progress
-) -> Iterator[list[Any]]:
+) -> Iterator[tuple[Any, ...]]:
     """A header, then a row per attendee and pick, follow-up answer or field answer."""
-    yield ATTENDEE_COLUMNS + ["section", "option", "field", "value", "format"]
-    order = {sid: n for n, sid in enumerate(schema.sections)}
+    yield tuple(LONG_COLUMNS)
+    kinds = {sid: section["kind"] for sid, section in schema.sections.items()}
     for batch in attendee_batches(db, event_id, tick, with_design_only=True):
+        rows: list[tuple[Any, ...]] = []  # a batch at a time: far fewer generator resumes
         for row in batch:
-            person = _attendee_cells(row)
-            design = json.loads(row["document"])
-            for sid in sorted(design, key=lambda s: (order.get(s, len(order)), s)):
-                yield from _long_section(person, sid, design[sid], schema)
+            person = (row.id, row.name, row.email)
+            design = json.loads(row.document)
+            for sid in [s for s in kinds if s in design] + sorted(design.keys() - kinds.keys()):
+                _long_section(rows, person, sid, design[sid], kinds.get(sid))
+        yield from rows
 
 
 def _long_section(
-    person: list[Cell], sid: str, value: Any, schema: CompiledSchema
-) -> Iterator[list[Any]]:
-    """The long rows of one section of a design (sections of older versions too)."""
-    kind = schema.sections[sid]["kind"] if sid in schema.sections else None
+    rows: list[tuple[Any, ...]],
+    person: tuple[Any, ...],
+    sid: str,
+    value: Any,
+    kind: str | None,
+) -> None:
+    """Add the long rows of one section of a design (sections of older versions too)."""
     if kind == "fields" or (kind is None and not _all_dicts(value)):
-        for fid, answer in value.items():
-            yield [*person, sid, None, fid, answer, None]
+        rows += [(*person, sid, None, fid, answer, None) for fid, answer in value.items()]
         return
     for oid, detail in value.items():
-        fmt = detail.get("format") if kind != "choice" else None
-        yield [*person, sid, oid, None, None, fmt]
+        rows.append(
+            (*person, sid, oid, None, None, detail.get("format") if kind != "choice" else None)
+        )
         for fid, answer in detail.items():
             if kind == "choice" or fid != "format":
-                yield [*person, sid, oid, fid, answer, None]
+                rows.append((*person, sid, oid, fid, answer, None))
 
 
 def _all_dicts(value: Any) -> bool:
@@ -375,32 +399,34 @@ class RosterLine:
     position: int | None
 
 
+def roster_lines(
+    db: sqlite_utils.Database, event_id: int, key: tuple[str, str]
+) -> Iterator[tuple[int, str, str, str | None, str, int | None]]:
+    """Who is on one option: seated and without a seat by name, then the waitlist in order.
+
+    Each line is (attendee id, name, email, format, seat, waitlist position), straight from SQL.
+    """
+    yield from db.execute(
+        "SELECT a.id, a.name, a.email, p.format,"
+        " CASE p.seated WHEN 1 THEN 'seated' ELSE 'no seat' END, NULL FROM picks p"
+        " JOIN attendees a ON a.id = p.attendee_id"
+        " WHERE p.event_id = ? AND p.section_id = ? AND p.option_id = ?"
+        " ORDER BY p.seated DESC, a.name COLLATE NOCASE, a.id",
+        [event_id, *key],
+    )
+    yield from db.execute(
+        "SELECT a.id, a.name, a.email, w.format, 'waitlist',"
+        " row_number() OVER (ORDER BY w.position) FROM waitlist w"
+        " JOIN attendees a ON a.id = w.attendee_id"
+        " WHERE w.event_id = ? AND w.section_id = ? AND w.option_id = ?"
+        " ORDER BY w.position",
+        [event_id, *key],
+    )
+
+
 def roster(db: sqlite_utils.Database, event_id: int, key: tuple[str, str]) -> list[RosterLine]:
-    """Who is on one option: seated and without a seat by name, then the waitlist in order."""
-    lines = [
-        RosterLine(r[0], r[1], r[2], r[3], "seated" if r[4] else "no seat", None)
-        for r in db.execute(
-            "SELECT a.id, a.name, a.email, p.format, p.seated FROM picks p"
-            " JOIN attendees a ON a.id = p.attendee_id"
-            " WHERE p.event_id = ? AND p.section_id = ? AND p.option_id = ?"
-            " ORDER BY p.seated DESC, a.name COLLATE NOCASE, a.id",
-            [event_id, *key],
-        )
-    ]
-    lines += [
-        RosterLine(r[0], r[1], r[2], r[3], "waitlist", n)
-        for n, r in enumerate(
-            db.execute(
-                "SELECT a.id, a.name, a.email, w.format FROM waitlist w"
-                " JOIN attendees a ON a.id = w.attendee_id"
-                " WHERE w.event_id = ? AND w.section_id = ? AND w.option_id = ?"
-                " ORDER BY w.position",
-                [event_id, *key],
-            ),
-            start=1,
-        )
-    ]
-    return lines
+    """One option's roster as lines a page can show."""
+    return [RosterLine(*line) for line in roster_lines(db, event_id, key)]
 
 
 def roster_rows(
@@ -409,22 +435,13 @@ def roster_rows(
     schema: CompiledSchema,
     scope: list[tuple[str, str]],
     tick: Progress,
-) -> Iterator[list[Any]]:
+) -> Iterator[tuple[Any, ...]]:
     """A header, then everyone on each roster of the scope, session by session."""
-    yield ROSTER_COLUMNS
+    yield tuple(ROSTER_COLUMNS)
     for key in scope:
-        title = schema.options[key].title
-        for line in roster(db, event_id, key):
-            yield [
-                *key,
-                title,
-                line.attendee_id,
-                line.name,
-                line.email,
-                line.format,
-                line.seat,
-                line.position,
-            ]
+        prefix = (*key, schema.options[key].title)
+        for line in roster_lines(db, event_id, key):
+            yield prefix + tuple(line)
         tick(1)
 
 
@@ -483,7 +500,7 @@ def section_sheets(
     def rows() -> Iterator[list[list[Any]]]:
         for batch in attendee_batches(db, event_id, tick):
             for row in batch:
-                design = json.loads(row["document"]) if row["document"] else {}
+                design = json.loads(row.document) if row.document else {}
                 person = _attendee_cells(row)
                 yield [
                     person + [_wide_value(c, design) for c in cols] for cols in by_section.values()
@@ -515,21 +532,24 @@ def defuse(value: Any) -> Any:
     return value
 
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return defuse(value)
-
-
-def csv_chunks(rows: Iterable[list[Any]]) -> Iterator[bytes]:
+def csv_chunks(rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
     """UTF-8 CSV (with a byte-order mark, so spreadsheets read it as UTF-8), in chunks."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
-    for row in rows:
-        writer.writerow([_csv_cell(v) for v in row])
+    pending = iter(rows)
+    while batch := list(itertools.islice(pending, ROWS_PER_WRITE)):
+        # Inlined per cell (this runs a million times): defuse text, yes/no for booleans;
+        # csv itself writes None as an empty cell and numbers as they are.
+        writer.writerows(
+            [
+                ("'" + v if v[:1] in _STARTS else v)
+                if v.__class__ is str
+                else (("yes" if v else "no") if v.__class__ is bool else v)
+                for v in row
+            ]
+            for row in batch
+        )
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -578,18 +598,16 @@ def json_chunks(db: sqlite_utils.Database, event_id: int, tick: Progress) -> Ite
         for row in batch:
             head = json.dumps(
                 {
-                    "attendee": {"id": row["id"], "name": row["name"], "email": row["email"]},
-                    "status": row["status"],
-                    "schema_version": row["version"],
-                    "updated_at": row["updated_at"],
-                    "confirmed_at": row["confirmed_at"],
+                    "attendee": {"id": row.id, "name": row.name, "email": row.email},
+                    "status": row.status,
+                    "schema_version": row.version,
+                    "updated_at": row.updated_at,
+                    "confirmed_at": row.confirmed_at,
                 },
                 ensure_ascii=False,
             )
             # The stored document is already compact JSON: splice it in without re-parsing.
-            parts.append(
-                ("" if first else ",\n") + head[:-1] + ', "design": ' + row["document"] + "}"
-            )
+            parts.append(("" if first else ",\n") + head[:-1] + ', "design": ' + row.document + "}")
             first = False
         yield "".join(parts).encode("utf-8")
         parts.clear()
@@ -604,9 +622,9 @@ def calendar_files(
 
     for batch in attendee_batches(db, event_id, tick, with_design_only=True):
         for row in batch:
-            modified = datetime.fromisoformat(row["updated_at"])
-            ics = calendar(schema, row["id"], json.loads(row["document"]), modified)
-            yield f"{row['id']:07d}-{_file_word(row['name'])}.ics", ics
+            modified = datetime.fromisoformat(row.updated_at)
+            ics = calendar(schema, row.id, json.loads(row.document), modified)
+            yield f"{row.id:07d}-{_file_word(row.name)}.ics", ics
 
 
 def _file_word(name: str) -> str:

@@ -146,6 +146,7 @@ def test_csv_wide_has_a_row_per_attendee_matching_the_designs(db, populated):
 def test_csv_long_has_a_row_per_pick_and_answer(db, populated):
     event, saved, people = populated
     rows = read_csv(run(db, event, "csv-long"))
+    assert list(rows[0]) == exports.LONG_COLUMNS
     got = {
         (int(r["attendee_id"]), r["section"], r["option"], r["field"], r["value"], r["format"])
         for r in rows
@@ -336,6 +337,7 @@ def test_exports_stream_in_batches(db, populated, monkeypatch):
     event, _saved, people = populated
     monkeypatch.setattr(exports, "BATCH", 3)
     monkeypatch.setattr(exports, "CHUNK", 200)
+    monkeypatch.setattr(exports, "ROWS_PER_WRITE", 2)
     ticks: list[int] = []
     prepared = exports.download(
         db, event, events.compiled(db, event["id"]), "csv-wide", progress=ticks.append
