@@ -32,7 +32,7 @@ from . import (
 from .access import account_required, role_required
 from .cli import read_people_csv
 from .compiler import CompiledSchema, day_name
-from .db import get_db
+from .db import get_db, write
 from .errors import (
     BadRequest,
     ConfiguratorError,
@@ -112,11 +112,14 @@ def _edit(
     A failed edit shows what was typed (show_attempt); a failed addition shows the stored draft
     with the add form still filled in, so nothing half-made appears in the lists.
     """
-    stored = events.draft(g.event)
-    attempt = stored
+    db, slug = get_db(), g.event["slug"]
+    stored = attempt = events.draft(g.event)
     try:
-        attempt = change(stored)
-        g.event = events.save_draft(get_db(), g.event["slug"], attempt)
+        # Read, change and save in one transaction, so two organisers' edits never undo each other.
+        with write(db):
+            stored = attempt = events.draft(events.get_event(db, slug))
+            attempt = change(stored)
+            g.event = events.save_draft(db, slug, attempt)
     except SchemaInvalid as exc:
         shown = attempt if show_attempt else stored
         return render(
@@ -174,6 +177,9 @@ def new_event() -> Response:
             doc = optionschema.parse(upload.read(), upload.filename)
         else:
             doc = schema_editor.new_event(request.form)
+        settings = doc.get("event")
+        if isinstance(settings, dict) and settings.get("slug") == "new":
+            raise Conflict("The slug 'new' belongs to this page; choose another.")
         created = events.create_event(get_db(), doc, owner_id=g.account_id)
     except (SchemaInvalid, Conflict) as exc:
         return render(
@@ -741,22 +747,24 @@ def import_page(slug: str) -> Response:
 @role_required("organiser")
 def import_sessions(slug: str) -> Response:
     """Import a schedule into a sessions section of the draft, and say what changed."""
-    doc = events.draft(g.event)
+    db = get_db()
     upload = request.files.get("schedule")
     try:
         if not upload or not upload.filename:
             raise ImportFailed("Choose a schedule file to import.")
-        target = _import_target(doc, request.form.get("section", ""))
         schedule = imports.parse_schedule(
             upload.filename,
             upload.read(),
-            request.form.get("timezone") or doc["event"]["timezone"],
+            request.form.get("timezone") or events.draft(g.event)["event"]["timezone"],
         )
         capacities = _capacities_text()
         rooms = imports.parse_room_capacities(capacities) if capacities.strip() else None
-        report = imports.merge_into_section(target, schedule, rooms)
-        imports.widen_event_days(doc, schedule)
-        g.event = events.save_draft(get_db(), slug, doc)
+        with write(db):
+            doc = events.draft(events.get_event(db, slug))
+            target = _import_target(doc, request.form.get("section", ""))
+            report = imports.merge_into_section(target, schedule, rooms)
+            imports.widen_event_days(doc, schedule)
+            g.event = events.save_draft(db, slug, doc)
     except (ImportFailed, SchemaInvalid) as exc:
         return render(
             "organiser/import.html",

@@ -161,6 +161,22 @@ def test_create_refuses_a_slug_in_use_beside_the_slug(console):
     )
 
 
+def test_the_slug_new_is_kept_for_the_creation_page(console):
+    response = console.client.post(
+        "/events/new",
+        data={
+            "title": "New",
+            "timezone": "UTC",
+            "starts_on": "2027-06-01",
+            "csrf_token": console.token,
+        },
+    )
+    assert response.status_code == 409
+    assert error_beside(response.text, "new-slug") == (
+        "The slug 'new' belongs to this page; choose another."
+    )
+
+
 def test_create_an_event_by_uploading_a_schema(console, raw_example, db):
     raw_example["event"]["slug"] = "uploaded"
     response = console.client.post(
