@@ -3,6 +3,7 @@ organiser answers each one, turning accepted proposals into options of the schem
 
 from __future__ import annotations
 
+import copy
 import csv
 import difflib
 import io
@@ -16,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from . import events
+from . import designs, events
 from .clock import now, stamp
 from .db import write
 from .errors import BadRequest, Conflict, Forbidden, NotFound, Problem, SchemaInvalid, WindowClosed
@@ -844,6 +845,45 @@ def asked_for(db: sqlite_utils.Database, attendee_id: int) -> dict[Key, dict[str
     return found
 
 
+def add_to_design(
+    db: sqlite_utils.Database, attendee: dict[str, Any], proposal_id: int
+) -> tuple[Key, str]:
+    """Add an accepted proposal's published option to the attendee's design; return key, title.
+
+    A session is taken in its first seated format (else its first); a single choice replaces
+    the option picked before. Raises SeatTaken, DesignInvalid or WindowClosed from the save.
+    """
+    event_id = attendee["event_id"]
+    final = _final(db, get_proposal(db, event_id, proposal_id)["id"])
+    options = _published_options(db, event_id)
+    if not final or final["status"] != "accepted" or final["hidden_at"]:
+        raise Conflict("This proposal has not become an option of the event.")
+    key = (final["option_section"], final["option_id"])
+    if key not in options:
+        raise Conflict(
+            "This option is not published yet: it can be added once the organiser publishes."
+        )
+    schema = events.compiled(db, event_id)
+    section = schema.sections[key[0]]
+    stored = designs.get_design(db, attendee["id"])
+    document = copy.deepcopy(stored["document"]) if stored else {}
+    title = options[key].title
+    if key[1] in document.get(key[0], {}):
+        return key, title
+    if section["kind"] == "sessions":
+        session = next(s for s in section["sessions"] if s["id"] == key[1])
+        seated = [
+            f["id"] for f in section["formats"] if f["seated"] and f["id"] in session["formats"]
+        ]
+        document.setdefault(key[0], {})[key[1]] = {"format": (seated or session["formats"])[0]}
+    elif section["multiple"]:
+        document.setdefault(key[0], {})[key[1]] = {}
+    else:
+        document[key[0]] = {key[1]: {}}
+    designs.save_design(db, attendee, document)
+    return key, title
+
+
 def community_options(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
     """The options of the published schema that began as community proposals."""
     options = _published_options(db, event_id)
@@ -980,6 +1020,15 @@ def export(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
             }
         )
     return found
+
+
+def export_document(db: sqlite_utils.Database, event: dict[str, Any]) -> dict[str, Any]:
+    """The JSON export and API answer: the event, its funnel, and every visible proposal."""
+    return {
+        "event": event["slug"],
+        "funnel": funnel(db, event["id"]),
+        "proposals": export(db, event["id"]),
+    }
 
 
 def defuse(value: Any) -> str:
