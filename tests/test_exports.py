@@ -17,6 +17,7 @@ from docsupport import ROOT, code_blocks
 
 from configurator import accounts, attendees, designs, events, exports
 from configurator.cli import cli
+from configurator.errors import BadRequest
 
 FORMULA = "=cmd|' /C calc'!A0"
 HOSTILE_NAMES = [FORMULA, "@SUM(1)", "+1", "-1", 'Quote "q", tab\there \u202eRTL 🎉']
@@ -536,3 +537,25 @@ def test_staff_manual_console_examples_run(tmp_path, monkeypatch):
             assert result.exit_code == 0, f"{line}\n{result.output}"
             ran += 1
     assert ran >= 4
+
+
+def test_staff_manual_shows_the_real_headers_and_messages(db, populated):
+    """The headers and the error the manual prints are the ones the exports produce."""
+    event, _saved, _people = populated
+    texts = [body.strip() for _info, body in code_blocks(ROOT / "docs" / "staff.md", "text")]
+    for header in (
+        exports.ATTENDEE_COLUMNS,
+        exports.LONG_COLUMNS,
+        exports.ROSTER_COLUMNS,
+        ["section", "option", "option_title", "attendee_id", "name", "email"],
+    ):
+        assert ",".join(header) in texts
+    assert read_csv(run(db, event, "csv-long"))[0].keys() == set(exports.LONG_COLUMNS)
+    error = next(t for t in texts if t.startswith("Error:"))
+    with pytest.raises(BadRequest) as raised:
+        run(db, event, "channels", section="channels", option="fax")
+    assert error == f"Error: {raised.value}"
+    example = json.loads(code_blocks(ROOT / "docs" / "staff.md", "json")[0][1])
+    exported = json.loads(run(db, event, "json"))
+    assert example[0].keys() == exported[0].keys()
+    assert example[0]["attendee"].keys() == exported[0]["attendee"].keys()
