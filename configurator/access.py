@@ -99,7 +99,7 @@ def attendee_required(view: F) -> F:
             raise Forbidden("Open your personal link to design your experience.")
         db = get_db()
         attendee = attendees.get_attendee(db, g.attendee_id)
-        event = events.get_event(db, kwargs["slug"])
+        event = events.get_event(db, kwargs["slug"], with_draft=False)
         if attendee["event_id"] != event["id"]:
             raise NotFound(f"There is no event called {kwargs['slug']!r} for you.")
         if attendee["revoked_at"]:

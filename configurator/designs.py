@@ -49,7 +49,7 @@ def save_design(
     moment: datetime | None = None,
 ) -> Saved:
     """Check and store an attendee's whole design, taking and freeing seats atomically."""
-    event = events.get_event_by_id(db, attendee["event_id"])
+    event = events.get_event_by_id(db, attendee["event_id"], with_draft=False)
     schema = events.compiled(db, event["id"])
     window = events.window(event, schema, moment)
     if not window.open:
@@ -251,7 +251,7 @@ def join_waitlist(
     moment: datetime | None = None,
 ) -> int:
     """Join the waitlist of a full session; return the position (1 = next in line)."""
-    event = events.get_event_by_id(db, attendee["event_id"])
+    event = events.get_event_by_id(db, attendee["event_id"], with_draft=False)
     schema = events.compiled(db, event["id"])
     window = events.window(event, schema, moment)
     if not window.open:

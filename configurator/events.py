@@ -51,17 +51,27 @@ def create_event(
     return get_event(db, slug)
 
 
-def get_event(db: sqlite_utils.Database, slug: str) -> dict[str, Any]:
+# The draft of a big event is megabytes of JSON: hot paths that never edit it leave it out.
+_HEADER = (
+    "id, slug, title, owner_id, draft_updated_at, window_override, registration_open, created_at"
+)
+
+
+def get_event(db: sqlite_utils.Database, slug: str, *, with_draft: bool = True) -> dict[str, Any]:
     """The event with this slug; raise NotFound if there is none."""
-    row = db.execute("SELECT * FROM events WHERE slug = ?", [slug]).fetchone()
+    columns = _HEADER + (", draft" if with_draft else "")
+    row = db.execute(f"SELECT {columns} FROM events WHERE slug = ?", [slug]).fetchone()  # noqa: S608
     if row is None:
         raise NotFound(f"There is no event called {slug!r}.")
     return dict(row)
 
 
-def get_event_by_id(db: sqlite_utils.Database, event_id: int) -> dict[str, Any]:
+def get_event_by_id(
+    db: sqlite_utils.Database, event_id: int, *, with_draft: bool = True
+) -> dict[str, Any]:
     """The event with this id; raise NotFound if there is none."""
-    row = db.execute("SELECT * FROM events WHERE id = ?", [event_id]).fetchone()
+    columns = _HEADER + (", draft" if with_draft else "")
+    row = db.execute(f"SELECT {columns} FROM events WHERE id = ?", [event_id]).fetchone()  # noqa: S608
     if row is None:
         raise NotFound("There is no such event.")
     return dict(row)
@@ -133,8 +143,7 @@ def compiled(db: sqlite_utils.Database, event_id: int, number: int | None = None
         if number is None:
             raise NotFound("This event has not been published yet.")
     row = db.execute(
-        "SELECT id, document FROM schema_versions WHERE event_id = ? AND number = ?",
-        [event_id, number],
+        "SELECT id FROM schema_versions WHERE event_id = ? AND number = ?", [event_id, number]
     ).fetchone()
     if row is None:
         raise NotFound(f"Version {number} of this event does not exist.")
@@ -142,7 +151,8 @@ def compiled(db: sqlite_utils.Database, event_id: int, number: int | None = None
     with _compiled_lock:
         found = _compiled.get(key)
     if found is None:
-        found = CompiledSchema(json.loads(row["document"]), number)
+        text = db.execute("SELECT document FROM schema_versions WHERE id = ?", [row["id"]])
+        found = CompiledSchema(json.loads(text.fetchone()[0]), number)
         with _compiled_lock:
             _compiled[key] = found
     return found
