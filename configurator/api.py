@@ -53,7 +53,7 @@ def _no_store(response: Response) -> Response:
 def design_schema(slug: str) -> Response:
     """The compiled JSON Schema every complete design of the event's latest version satisfies."""
     db = get_db()
-    event = events.get_event(db, slug)
+    event = events.get_event(db, slug, with_draft=False)
     response = jsonify(events.compiled(db, event["id"]).json_schema(complete=True))
     response.mimetype = "application/schema+json"
     return response
@@ -276,7 +276,7 @@ def design_state(
     warnings: list[Problem],
 ) -> dict[str, Any]:
     """The attendee's design as the API shows it (see DesignState in docs/openapi.json)."""
-    event = events.get_event_by_id(db, attendee["event_id"])
+    event = events.get_event_by_id(db, attendee["event_id"], with_draft=False)
     stored = designs.get_design(db, attendee["id"])
     window = events.window(event, schema)
     return {

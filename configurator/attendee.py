@@ -105,7 +105,7 @@ def personal_url(token: str) -> str:
 
 def _registration_event(slug: str) -> tuple[dict[str, Any], CompiledSchema]:
     db = get_db()
-    event = events.get_event(db, slug)
+    event = events.get_event(db, slug, with_draft=False)
     schema = events.compiled(db, event["id"])
     if not schema.event["open_registration"]:
         raise Forbidden(
@@ -174,7 +174,7 @@ def open_link(token: str) -> Response:
         accounts.end_session(db, old)
     session.clear()
     session["sid"] = accounts.start_session(db, attendee_id=attendee["id"])
-    event = events.get_event_by_id(db, attendee["event_id"])
+    event = events.get_event_by_id(db, attendee["event_id"], with_draft=False)
     return _see_other(url_for("attendee.designer", slug=event["slug"]))
 
 
