@@ -967,6 +967,35 @@ def test_security_headers_csrf_and_size_limit_apply_to_the_console(published, ap
     assert response.status_code == 413
 
 
+def test_every_control_on_every_console_page_has_a_label(published, app, db):
+    event = published.event()
+    attendees.invite(db, event["id"], "Ana", "ana@example.org")
+    pages = [concrete(rule, published.slug) for rule in organiser_rules(app, "GET")]
+    pages = [p for p in pages if "/x" not in p and not p.endswith(".json")]
+    pages += [
+        published.url("/schema/sections/extras"),
+        published.url("/schema/sections/agenda"),
+        published.url("/schema/sections/preferences"),
+        published.url("/schema/sections/extras/options/tour"),
+        published.url("/schema/sections/agenda/sessions/opening"),
+        published.url("/schema/sections/preferences/fields/diet"),
+        "/events",
+        "/events/new",
+        "/account",
+    ]
+    shown = published.post("/attendees", {"people": PEOPLE, "then": "show"}).text
+    checked_controls = []
+    for html in [published.client.get(p).text for p in pages] + [shown]:
+        labelled = set(re.findall(r'<label[^>]*for="([^"]+)"', html))
+        for control in re.findall(r"<(?:input|select|textarea)\b[^>]*>", html):
+            if 'type="hidden"' in control:
+                continue
+            found = re.search(r'id="([^"]+)"', control)
+            assert found and found.group(1) in labelled, control
+            checked_controls.append(control)
+    assert len(checked_controls) > 150
+
+
 def test_no_inline_scripts_or_styles_in_console_templates():
     offenders = [
         f"{path.name}:{n}"
