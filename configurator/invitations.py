@@ -11,7 +11,7 @@ import sqlite_utils
 from . import attendees
 from .attendees import Invitation
 from .db import write
-from .errors import BadRequest
+from .errors import BadRequest, NotFound
 
 LINK_COLUMNS = ["name", "email", "link"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -38,6 +38,15 @@ def reissue(db: sqlite_utils.Database, event_id: int, attendee_ids: list[int]) -
             issued.append(attendees.invite(db, event_id, attendee["name"], attendee["email"]))
             db.execute("DELETE FROM web_sessions WHERE attendee_id = ?", [attendee_id])
     return issued
+
+
+def revoke(db: sqlite_utils.Database, event_id: int, attendee_id: int) -> dict[str, Any]:
+    """Revoke an attendee of this event (NotFound for anyone else's) and return them."""
+    attendee = attendees.get_attendee(db, attendee_id)
+    if attendee["event_id"] != event_id:
+        raise NotFound("There is no such attendee at this event.")
+    attendees.revoke(db, attendee_id)
+    return attendee
 
 
 def personal_link(base_url: str, token: str) -> str:

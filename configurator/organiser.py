@@ -19,7 +19,6 @@ from flask import (
 )
 
 from . import (
-    attendees,
     changes,
     designs,
     events,
@@ -66,17 +65,12 @@ def err_id(ptr: str) -> str:
 
 
 @bp.app_template_global()
-def local_input(instant: str | None, zone: str) -> str:
-    """An ISO instant as a datetime-local value in the event's time zone."""
-    return schema_editor.local_input(instant, zone)
-
-
-@bp.app_template_global()
 def room_choices(section: dict[str, Any]) -> list[tuple[str, str]]:
     """A sessions section's rooms as (id, title) choices, after 'No room'."""
     return [("", "No room")] + [(r["id"], r["title"]) for r in section.get("rooms", [])]
 
 
+bp.add_app_template_global(schema_editor.local_input, "local_input")
 bp.add_app_template_global(schema_editor.choices_text, "choices_text")
 bp.add_app_template_global(day_name, "day_name")
 bp.add_app_template_global(schema_editor.section_formats, "section_formats")
@@ -154,15 +148,7 @@ def _base_url() -> str:
 @account_required
 def events_list() -> Response:
     """The events this account organises or staffs."""
-    rows = get_db().execute(
-        "SELECT e.slug, e.title, e.window_override, r.role,"
-        " (SELECT max(number) FROM schema_versions v WHERE v.event_id = e.id) AS version,"
-        " (SELECT count(*) FROM attendees a WHERE a.event_id = e.id AND a.revoked_at IS NULL)"
-        " AS attendees FROM events e JOIN event_roles r ON r.event_id = e.id"
-        " WHERE r.account_id = ? ORDER BY e.created_at DESC",
-        [g.account_id],
-    )
-    return render("organiser/events.html", events=[dict(r) for r in rows])
+    return render("organiser/events.html", events=team.events_of(get_db(), g.account_id))
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
@@ -595,10 +581,22 @@ def _fields_context(sid: str, oid: str | None) -> Callable[[Doc], dict[str, Any]
     return context
 
 
-def _fields_back(sid: str, oid: str | None) -> str:
+def _fields_edit(sid: str, oid: str | None, change: Callable[[Doc], Doc]) -> Response:
+    """Add or remove a question: of a fields section (its page), or of an option (the option's)."""
+    slug = g.event["slug"]
     if oid is None:
-        return url_for("organiser.section", slug=g.event["slug"], sid=sid) + "#fields"
-    return url_for("organiser.option", slug=g.event["slug"], sid=sid, oid=oid) + "#fields"
+        page, back = "organiser/section.html", url_for("organiser.section", slug=slug, sid=sid)
+    else:
+        page, back = (
+            "organiser/option.html",
+            url_for("organiser.option", slug=slug, sid=sid, oid=oid),
+        )
+
+    def context(doc: Doc) -> dict[str, Any]:
+        found = _section_context(sid)(doc) if oid is None else {}
+        return {**found, **_fields_context(sid, oid)(doc)}
+
+    return _edit(change, page, "organiser/_fields.html", "fields", back + "#fields", context, False)
 
 
 @bp.post(SECTION + "/fields", defaults={"oid": None})
@@ -606,19 +604,7 @@ def _fields_back(sid: str, oid: str | None) -> str:
 @role_required("organiser")
 def add_field(slug: str, sid: str, oid: str | None) -> Response:
     """Add a question to a fields section, or a follow-up question to an option."""
-    page = "organiser/section.html" if oid is None else "organiser/option.html"
-    return _edit(
-        lambda d: schema_editor.add_field(d, sid, request.form, oid),
-        page,
-        "organiser/_fields.html",
-        "fields",
-        _fields_back(sid, oid),
-        lambda d: {
-            **_fields_context(sid, oid)(d),
-            **(_section_context(sid)(d) if oid is None else {}),
-        },
-        show_attempt=False,
-    )
+    return _fields_edit(sid, oid, lambda d: schema_editor.add_field(d, sid, request.form, oid))
 
 
 @bp.post(SECTION + "/fields/<fid>/delete", defaults={"oid": None})
@@ -626,19 +612,7 @@ def add_field(slug: str, sid: str, oid: str | None) -> Response:
 @role_required("organiser")
 def remove_field(slug: str, sid: str, fid: str, oid: str | None) -> Response:
     """Remove a question."""
-    page = "organiser/section.html" if oid is None else "organiser/option.html"
-    return _edit(
-        lambda d: schema_editor.remove_field(d, sid, fid, oid),
-        page,
-        "organiser/_fields.html",
-        "fields",
-        _fields_back(sid, oid),
-        lambda d: {
-            **_fields_context(sid, oid)(d),
-            **(_section_context(sid)(d) if oid is None else {}),
-        },
-        show_attempt=False,
-    )
+    return _fields_edit(sid, oid, lambda d: schema_editor.remove_field(d, sid, fid, oid))
 
 
 def _field_context(sid: str, fid: str, oid: str | None) -> Callable[[Doc], dict[str, Any]]:
@@ -961,25 +935,15 @@ def reissue(slug: str) -> Response:
 @role_required("organiser")
 def revoke(slug: str, attendee_id: int) -> Response:
     """Revoke an attendee's link; their design stays for the record."""
-    row = (
-        get_db()
-        .execute(
-            "SELECT name FROM attendees WHERE id = ? AND event_id = ?", [attendee_id, g.event["id"]]
-        )
-        .fetchone()
-    )
-    if row is None:
-        raise NotFound("There is no such attendee at this event.")
-    attendees.revoke(get_db(), attendee_id)
+    revoked = invitations.revoke(get_db(), g.event["id"], attendee_id)
+    notice = f"{revoked['name']}'s link is revoked."
     if is_htmx():
         return render(
             "organiser/attendees.html",
             "organiser/_attendees.html",
-            **_attendees_context(
-                region="list", saved=True, notice=f"{row['name']}'s link is revoked."
-            ),
+            **_attendees_context(region="list", saved=True, notice=notice),
         )
-    flash(f"{row['name']}'s link is revoked.")
+    flash(notice)
     return redirect(url_for("organiser.attendees_page", slug=slug), code=303)  # type: ignore[return-value]
 
 

@@ -22,6 +22,19 @@ def members(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+def events_of(db: sqlite_utils.Database, account_id: int) -> list[dict[str, Any]]:
+    """The events an account holds a role on, newest first, with version and attendee count."""
+    rows = db.execute(
+        "SELECT e.slug, e.title, r.role,"
+        " (SELECT max(number) FROM schema_versions v WHERE v.event_id = e.id) AS version,"
+        " (SELECT count(*) FROM attendees a WHERE a.event_id = e.id AND a.revoked_at IS NULL)"
+        " AS attendees FROM events e JOIN event_roles r ON r.event_id = e.id"
+        " WHERE r.account_id = ? ORDER BY e.created_at DESC, e.id DESC",
+        [account_id],
+    )
+    return [dict(r) for r in rows]
+
+
 def add_staff(
     db: sqlite_utils.Database, event_id: int, email: str, name: str = "", password: str = ""
 ) -> dict[str, Any]:
