@@ -40,20 +40,20 @@ def add_staff(
 ) -> dict[str, Any]:
     """Give an existing account the staff role, or create a staff account with this password."""
     email = email.strip()
-    with write(db):
-        row = db.execute("SELECT id FROM accounts WHERE email = ?", [email]).fetchone()
-        if row is None:
-            if not name.strip() or not password:
-                raise BadRequest(
-                    f"There is no account for {email or 'that address'} yet: give a name and a"
-                    " password to create one."
-                )
-            account_id = accounts.create_account(db, email, name, password)
-        else:
-            account_id = row["id"]
-            if accounts.role_on(db, event_id, account_id) == "organiser":
-                raise Conflict(f"{email} already organises this event.")
-        accounts.grant(db, event_id, account_id, "staff")
+    row = db.execute("SELECT id FROM accounts WHERE email = ?", [email]).fetchone()
+    if row is None:
+        if not name.strip() or not password:
+            raise BadRequest(
+                f"There is no account for {email or 'that address'} yet: give a name and a"
+                " password to create one."
+            )
+        # Hashing the password takes a moment: do it outside any write transaction.
+        account_id = accounts.create_account(db, email, name, password)
+    else:
+        account_id = row["id"]
+        if accounts.role_on(db, event_id, account_id) == "organiser":
+            raise Conflict(f"{email} already organises this event.")
+    accounts.grant(db, event_id, account_id, "staff")
     return accounts.get_account(db, account_id)
 
 
