@@ -43,7 +43,7 @@ from .rendering import is_htmx, render
 bp = Blueprint("cocreation", __name__)
 PROPOSAL = "/e/<slug>/proposals/<int:pid>"
 REVIEW = "/events/<slug>/proposals"
-CARDS = ("proposal", "similar")
+CARDS = ("proposal", "similar", "check")
 ADD_ERRORS = (SeatTaken, DesignInvalid, WindowClosed, Conflict)
 
 
@@ -184,7 +184,7 @@ def check(slug: str) -> Response:
         return _create(settings, draft, form)
     return render(
         "cocreation/check.html",
-        **_attendee_context(settings, similar=found, form=form, card="similar"),
+        **_attendee_context(settings, similar=found, form=form, card="check"),
     )
 
 

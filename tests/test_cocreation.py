@@ -121,10 +121,10 @@ def test_similar_proposals_are_shown_before_posting_and_can_be_supported(people)
     assert check.status_code == 200
     page = text_of(check)
     assert "Before you post “Bicycle repair cafe”" in page
-    assert f'id="similar-{pid}"' in page and "Post my proposal anyway" in page
+    assert f'id="check-{pid}"' in page and "Post my proposal anyway" in page
     # Support the similar one instead (no JavaScript: a plain POST, then back to the list).
     supported = ben.post(
-        f"/e/{SLUG}/proposals/{pid}/support", {"action": "support", "card": "similar"}
+        f"/e/{SLUG}/proposals/{pid}/support", {"action": "support", "card": "check"}
     )
     assert supported.status_code == 303
     assert supported.headers["Location"].endswith(f"/e/{SLUG}/proposals#proposal-{pid}")
@@ -210,6 +210,21 @@ def test_htmx_support_swaps_the_card_and_the_budget(people):
         f"/e/{SLUG}/proposals/{pid}/support", {"action": "withdraw", "card": "proposal"}, headers=HX
     )
     assert "0 supports" in text_of(withdrawn) and ">Support<" in text_of(withdrawn)
+    assert 'hx-swap-oob="true">' not in text_of(withdrawn).split('id="budget"')[0]
+
+
+def test_supporting_from_the_live_similar_list_updates_the_list_card_too(people):
+    ana, ben = people("Ana"), people("Ben")
+    pid = ana.propose("Repair café")
+    html = text_of(
+        ben.post(
+            f"/e/{SLUG}/proposals/{pid}/support",
+            {"action": "support", "card": "similar"},
+            headers=HX,
+        )
+    )
+    assert html.lstrip().startswith(f'<article class="proposal supported" id="similar-{pid}"')
+    assert f'id="proposal-{pid}" aria-labelledby="proposal-{pid}-h" hx-swap-oob="true">' in html
 
 
 def test_an_exhausted_budget_is_a_409_with_the_reason(people):
