@@ -634,3 +634,54 @@ def test_the_manuals_api_example_fits_the_openapi_schema():
     assert examples
     for example in examples:
         assert list(validator.iter_errors(example)) == []
+
+
+def test_the_manuals_http_example_runs(app, db, owner):
+    doc = json.loads(code_blocks(DOC, "json option-schema")[0][1])
+    created = events.create_event(db, doc, owner)
+    events.publish(db, created["slug"])
+    ((_, request_text),) = code_blocks(DOC, "http")
+    method, path, _ = request_text.splitlines()[0].split(" ")
+    assert (method, path) == ("GET", f"/api/v1/events/{created['slug']}/proposals")
+    token = accounts.create_api_token(db, owner, "docs")
+    response = app.test_client().get(path, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.json == {
+        "event": "repair-days",
+        "funnel": {"proposed": 0, "supported": 0, "accepted": 0, "scheduled": 0},
+        "proposals": [],
+    }
+
+
+def test_openapi_references_resolve_here_or_in_the_main_description():
+    mine = json.loads(OPENAPI.read_text())
+    main = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    refs = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                refs.add(node["$ref"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(mine)
+    assert refs
+    for ref in refs:
+        parts = ref.removeprefix("#/").split("/")
+        found = False
+        for spec in (mine, main):
+            node: Any = spec
+            for part in parts:
+                node = node.get(part) if isinstance(node, dict) else None
+            found = found or node is not None
+        assert found, ref
+    overlap = set(mine["components"]["schemas"]) & set(main["components"].get("schemas", {}))
+    assert overlap <= {
+        name
+        for name in overlap
+        if mine["components"]["schemas"][name] == main["components"]["schemas"][name]
+    }
