@@ -13,7 +13,6 @@ from flask import (
     Response,
     flash,
     g,
-    get_flashed_messages,
     jsonify,
     make_response,
     redirect,
@@ -94,7 +93,6 @@ def _attendee_context(settings: proposals.Settings, **extra: Any) -> dict[str, A
         "errors": {},
         "form": {},
         "card_errors": {},
-        "messages": get_flashed_messages(),
         "announce": None,
     }
     context.update(extra)
@@ -485,7 +483,6 @@ def _review_context(**extra: Any) -> dict[str, Any]:
         "zone": doc["event"]["timezone"],
         "days": (doc["event"]["starts_on"], doc["event"]["ends_on"]),
         "failed": None,
-        "messages": get_flashed_messages(),
         "announce": None,
     }
     context.update(extra)
