@@ -592,14 +592,21 @@ def answer(
 
 
 def _set_status(
-    db: sqlite_utils.Database, proposal_id: int, status: str, reason: str, **extra: Any
+    db: sqlite_utils.Database,
+    proposal_id: int,
+    status: str,
+    reason: str,
+    *,
+    merged_into: int | None = None,
+    option_section: str | None = None,
+    option_id: str | None = None,
 ) -> None:
-    columns = {"status": status, "answer_reason": reason, "answered_at": stamp(), **extra}
-    columns["updated_at"] = columns["answered_at"]
-    assignments = ", ".join(f"{name} = ?" for name in columns)
+    answered = stamp()
     db.execute(
-        f"UPDATE proposals SET {assignments} WHERE id = ?",  # noqa: S608  # names are ours
-        [*columns.values(), proposal_id],
+        "UPDATE proposals SET status = ?, answer_reason = ?, answered_at = ?, updated_at = ?,"
+        " merged_into = coalesce(?, merged_into), option_section = coalesce(?, option_section),"
+        " option_id = coalesce(?, option_id) WHERE id = ?",
+        [status, reason, answered, answered, merged_into, option_section, option_id, proposal_id],
     )
 
 
