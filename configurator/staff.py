@@ -38,6 +38,7 @@ def dashboard(slug: str) -> Response:
         ],
         as_of=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         percent=_percent,
+        pair_sessions=stats.PAIR_SESSIONS,
     )
 
 

@@ -21,6 +21,7 @@ from .compiler import CompiledSchema
 
 BLOCK_BITS = 10  # blocks of 1,024 attendee ids (the block query shifts by this literal)
 TOP_PAIRS = 10
+PAIR_SESSIONS = 50  # pairs are counted among this many most-picked sessions of each section
 HISTOGRAM_BINS = 10
 Key = tuple[str, str]
 
@@ -110,6 +111,7 @@ class Dashboard:
     funnel: Funnel
     demand: list[Demand]
     pairs: list[Pair]
+    pairs_bound: int  # 0 when the pairs are exact, else the most a pair left out could count
     channels: list[tuple[str, list[Demand]]]  # per choice section: its options' picks
     distributions: list[Distribution]
     picks_per_day: list[tuple[str, int]]
@@ -124,26 +126,37 @@ class _Sums:
     confirmed_days: Counter[str] = field(default_factory=Counter)
     picks: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     pick_days: Counter[str] = field(default_factory=Counter)
-    pairs: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     answers: Counter[tuple[str, str, str, Any]] = field(default_factory=Counter)
 
     def add(self, other: _Sums, sign: int = 1) -> None:
         """Add (or with sign -1, take away) another block's counts."""
         for name in self.__dataclass_fields__:
-            mine: Counter[Any] = getattr(self, name)
-            for key, value in getattr(other, name).items():
-                left = mine[key] + sign * value
-                if left:
-                    mine[key] = left
-                else:
-                    del mine[key]
+            _add(getattr(self, name), getattr(other, name), sign)
+
+
+def _add(mine: Counter[Any], other: Counter[Any], sign: int) -> None:
+    for key, value in other.items():
+        left = mine[key] + sign * value
+        if left:
+            mine[key] = left
+        else:
+            del mine[key]
+
+
+BlockKey = tuple[int, str]
 
 
 @dataclass
 class _Cache:
     lock: threading.Lock = field(default_factory=threading.Lock)
-    blocks: dict[int, tuple[tuple[int, str], _Sums]] = field(default_factory=dict)
+    blocks: dict[int, tuple[BlockKey, _Sums]] = field(default_factory=dict)
     total: _Sums = field(default_factory=_Sums)
+    # Pairs of sessions, counted only among `pair_scope` (the most-picked sessions).
+    pair_scope: frozenset[Key] = frozenset()
+    pair_blocks: dict[int, tuple[BlockKey, Counter[tuple[str, str, str]]]] = field(
+        default_factory=dict
+    )
+    pairs: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
 
 _caches: dict[tuple[str, int, int], _Cache] = {}
@@ -156,13 +169,17 @@ def dashboard(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) 
     with _caches_lock:
         cache = _caches.setdefault(cache_key, _Cache())
     with cache.lock:
-        _refresh(db, event_id, schema, cache)
+        keys = _refresh(db, event_id, schema, cache)
+        bound = _refresh_pairs(db, event_id, schema, cache, keys)
         sums = cache.total
         by_option = demand(db, event_id, schema, sums)
+        pairs = popular_pairs(schema, cache.pairs)
+        exact = bound == 0 or (len(pairs) == TOP_PAIRS and pairs[-1].count >= bound)
         return Dashboard(
             funnel=funnel(db, event_id, sums),
             demand=by_option,
-            pairs=popular_pairs(schema, sums),
+            pairs=pairs,
+            pairs_bound=0 if exact else bound,
             channels=channel_split(schema, by_option),
             distributions=distributions(schema, sums),
             picks_per_day=sorted(sums.pick_days.items()),
@@ -172,7 +189,7 @@ def dashboard(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) 
 
 def _refresh(
     db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, cache: _Cache
-) -> None:
+) -> dict[int, BlockKey]:
     """Bring the cached sums up to date, recomputing only the blocks whose designs changed."""
     keys = {
         row[0]: (row[1], row[2])
@@ -194,6 +211,62 @@ def _refresh(
             cache.total.add(held[1], -1)
         cache.total.add(fresh)
         cache.blocks[block] = (key, fresh)
+    return keys
+
+
+def _refresh_pairs(
+    db: sqlite_utils.Database,
+    event_id: int,
+    schema: CompiledSchema,
+    cache: _Cache,
+    keys: dict[int, BlockKey],
+) -> int:
+    """Bring the pair counts up to date; return the most any pair left out of scope could count.
+
+    Counting every pair is quadratic in the picks per attendee (FOSDEM-sized events have
+    millions), so pairs are counted among the most-picked sessions only; a pair with any other
+    session cannot count more than that session's picks, which is the bound returned.
+    """
+    picked: Counter[Key] = Counter()
+    for (sid, oid, _seated), count in cache.total.picks.items():
+        if schema.sections.get(sid, {}).get("kind") == "sessions":
+            picked[(sid, oid)] += count
+    scope: set[Key] = set()
+    bound = 0
+    for sid in {key[0] for key in picked}:
+        ranked = sorted((k for k in picked if k[0] == sid), key=lambda k: (-picked[k], k))
+        scope.update(ranked[:PAIR_SESSIONS])
+        if len(ranked) > PAIR_SESSIONS:
+            bound = max(bound, picked[ranked[PAIR_SESSIONS]])
+    if scope != cache.pair_scope:
+        cache.pair_scope = frozenset(scope)
+        cache.pair_blocks.clear()
+        cache.pairs.clear()
+    for block in list(cache.pair_blocks):
+        if block not in keys:
+            _add(cache.pairs, cache.pair_blocks.pop(block)[1], -1)
+    wanted = _json_list(f"{sid}/{oid}" for sid, oid in sorted(scope))
+    for block, key in keys.items():
+        held = cache.pair_blocks.get(block)
+        if held and held[0] == key:
+            continue
+        low, high = block << BLOCK_BITS, ((block + 1) << BLOCK_BITS) - 1
+        fresh: Counter[tuple[str, str, str]] = Counter()
+        for sid, first, second, count in db.execute(
+            "WITH p AS (SELECT attendee_id, section_id, option_id FROM picks"
+            " WHERE +event_id = ? AND attendee_id BETWEEN ? AND ?"
+            " AND section_id || '/' || option_id IN (SELECT value FROM json_each(?)))"
+            " SELECT a.section_id, a.option_id, b.option_id, count(*) FROM p a JOIN p b"
+            " ON b.attendee_id = a.attendee_id AND b.section_id = a.section_id"
+            " AND b.option_id > a.option_id GROUP BY 1, 2, 3",
+            [event_id, low, high, wanted],
+        ):
+            fresh[(sid, first, second)] = count
+        if held:
+            _add(cache.pairs, held[1], -1)
+        _add(cache.pairs, fresh, 1)
+        cache.pair_blocks[block] = (key, fresh)
+    return bound
 
 
 def _block_sums(
@@ -218,15 +291,6 @@ def _block_sums(
     ):
         sums.picks[(sid, oid, seated)] += count
         sums.pick_days[day] += count
-    for sid, first, second, count in db.execute(
-        "SELECT a.section_id, a.option_id, b.option_id, count(*) FROM picks a"
-        " JOIN picks b ON b.attendee_id = a.attendee_id AND b.section_id = a.section_id"
-        " AND b.option_id > a.option_id"
-        " WHERE +a.event_id = ? AND a.attendee_id BETWEEN ? AND ? AND a.section_id IN"
-        " (SELECT value FROM json_each(?)) GROUP BY 1, 2, 3",
-        [*where, _json_list(s for s, v in schema.sections.items() if v["kind"] == "sessions")],
-    ):
-        sums.pairs[(sid, first, second)] = count
     for sid, section in schema.sections.items():
         wanted = [f["id"] for f in section.get("fields", []) if f["type"] in _COUNTED]
         if section["kind"] != "fields" or not wanted:
@@ -306,9 +370,11 @@ def channel_split(
     ]
 
 
-def popular_pairs(schema: CompiledSchema, sums: _Sums, limit: int = TOP_PAIRS) -> list[Pair]:
+def popular_pairs(
+    schema: CompiledSchema, pairs: Counter[tuple[str, str, str]], limit: int = TOP_PAIRS
+) -> list[Pair]:
     """The pairs of sessions most often picked together (within one sessions section)."""
-    best = heapq.nsmallest(limit, sums.pairs.items(), key=lambda item: (-item[1], item[0]))
+    best = heapq.nsmallest(limit, pairs.items(), key=lambda item: (-item[1], item[0]))
     found = []
     for (sid, first, second), count in best:
         a, b = schema.options.get((sid, first)), schema.options.get((sid, second))

@@ -150,6 +150,17 @@ def test_popular_pairs_count_sessions_picked_together(db, small):
     assert figures(db, event).pairs[0].first_title == "Community mapping with OpenStreetMap"
 
 
+def test_pairs_are_bounded_to_the_most_picked_sessions(db, small, monkeypatch):
+    """Beyond the most-picked sessions, pairs are not counted, and the dashboard says how far
+    off a pair left out could be: never more than the picks of the best session left out."""
+    event, _ = small
+    assert figures(db, event).pairs_bound == 0
+    monkeypatch.setattr(stats, "PAIR_SESSIONS", 2)
+    d = figures(db, event)
+    assert [(p.first, p.second, p.count) for p in d.pairs] == [("maps", "opening", 3)]
+    assert d.pairs_bound == 1
+
+
 def test_channel_split_counts_every_option_in_schema_order(db, small):
     event, _ = small
     split = {
@@ -303,6 +314,7 @@ def test_dashboard_page_shows_charts_and_tables(client, db, organiser, small):
     assert 'aria-labelledby="chart-demand-title"' in html
     assert '<title id="chart-demand-title">' in html
     assert "2 want it, the room holds 1" in html
+    assert "most-picked sessions" not in html  # every pair was counted
     assert "style=" not in html
     assert "<script>" not in html
     assert html.count("<table>") >= 7
