@@ -406,7 +406,9 @@ def roster_lines(
 
     Each line is (attendee id, name, email, format, seat, waitlist position), straight from SQL.
     """
-    yield from db.execute(
+    cursor = db.conn.cursor()
+    cursor.row_factory = None  # plain tuples: this runs once per person on every roster
+    yield from cursor.execute(
         "SELECT a.id, a.name, a.email, p.format,"
         " CASE p.seated WHEN 1 THEN 'seated' ELSE 'no seat' END, NULL FROM picks p"
         " JOIN attendees a ON a.id = p.attendee_id"
@@ -414,7 +416,7 @@ def roster_lines(
         " ORDER BY p.seated DESC, a.name COLLATE NOCASE, a.id",
         [event_id, *key],
     )
-    yield from db.execute(
+    yield from cursor.execute(
         "SELECT a.id, a.name, a.email, w.format, 'waitlist',"
         " row_number() OVER (ORDER BY w.position) FROM waitlist w"
         " JOIN attendees a ON a.id = w.attendee_id"
@@ -441,7 +443,7 @@ def roster_rows(
     for key in scope:
         prefix = (*key, schema.options[key].title)
         for line in roster_lines(db, event_id, key):
-            yield prefix + tuple(line)
+            yield prefix + line
         tick(1)
 
 
