@@ -167,6 +167,10 @@ def dashboard(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) 
     """All figures of the event's demand dashboard, as of now."""
     cache_key = (getattr(db, "path", ""), event_id, schema.version)
     with _caches_lock:
+        if cache_key not in _caches:
+            # A newly published version replaces the previous one's counts.
+            for old in [k for k in _caches if k[:2] == cache_key[:2]]:
+                del _caches[old]
         cache = _caches.setdefault(cache_key, _Cache())
     with cache.lock:
         keys = _refresh(db, event_id, schema, cache)

@@ -321,3 +321,18 @@ def test_dashboard_page_shows_charts_and_tables(client, db, organiser, small):
     partial = client.get(f"/events/{event['slug']}/dashboard", headers={"HX-Request": "true"})
     assert partial.get_data(as_text=True).lstrip().startswith('<div id="dashboard">')
     assert "HX-Request" in partial.headers["Vary"]
+
+
+def test_a_new_version_starts_fresh_counts(db, small):
+    """Publishing again keeps one cache per event: the new version's, with the same figures."""
+    event, _ = small
+    before = figures(db, event)
+    draft = events.draft(events.get_event(db, event["slug"]))
+    draft["event"]["title"] = "Commons Camp, revised"
+    events.save_draft(db, event["slug"], draft)
+    events.publish(db, event["slug"])
+    after = figures(db, event)
+    assert after.demand == before.demand
+    assert [k for k in stats._caches if k[1] == event["id"] and k[0] == db.path] == [
+        (db.path, event["id"], 2)
+    ]
