@@ -643,3 +643,15 @@ def test_exports_need_a_token_of_someone_on_the_event(client, db, event, staff_t
         headers={"Authorization": f"Bearer {staff_token}"},
     )
     assert status == 404 and "csv-wide" in body["message"]
+
+
+def test_proposals_through_the_api_match_the_document(client, staff_token):
+    status, body, _ = call(
+        client,
+        "get",
+        "/api/v1/events/commons-camp/proposals",
+        headers={"Authorization": f"Bearer {staff_token}"},
+    )
+    assert status == 200 and body["event"] == "commons-camp"
+    status, _, _ = call(client, "get", "/api/v1/events/commons-camp/proposals")
+    assert status == 403
