@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import sqlite_utils
@@ -26,6 +27,7 @@ from .web import error_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUT_KEYS = {"design", "confirm"}
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class PayloadTooLarge(ConfiguratorError):
@@ -196,7 +198,9 @@ def parse_json(body: bytes) -> tuple[Any, list[tuple[list[str | int], str]]]:
             parse_constant=_no_constant,
         )
         # A lone surrogate (\ud800) parses but is not text: nothing could store or show it.
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        # Only a \uD800-\uDFFF escape can make one, so most bodies skip the re-encoding.
+        if SURROGATE_ESCAPE.search(body):
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
     except (UnicodeError, ValueError, RecursionError) as error:
         raise BadRequest(f"The body is not valid JSON: {_reason(error)}") from None
     return value, [(_path_to(value, obj), key) for obj, key in repeated]
@@ -309,15 +313,14 @@ def seats_held(db: sqlite_utils.Database, attendee_id: int) -> list[dict[str, An
 
 def waitlists(db: sqlite_utils.Database, attendee_id: int) -> list[dict[str, Any]]:
     """The waitlists the attendee is on, with their position (1 = next in line)."""
-    positions = designs.waitlist_positions(db, attendee_id)
     rows = db.execute(
-        "SELECT section_id, option_id, format FROM waitlist WHERE attendee_id = ? ORDER BY position",
+        "SELECT w.section_id, w.option_id, w.format, (SELECT count(*) FROM waitlist o"
+        " WHERE o.event_id = w.event_id AND o.section_id = w.section_id"
+        " AND o.option_id = w.option_id AND o.position <= w.position)"
+        " FROM waitlist w WHERE w.attendee_id = ? ORDER BY w.position",
         [attendee_id],
     )
-    return [
-        {"section": r[0], "option": r[1], "format": r[2], "position": positions[(r[0], r[1])]}
-        for r in rows
-    ]
+    return [{"section": r[0], "option": r[1], "format": r[2], "position": r[3]} for r in rows]
 
 
 def _waitlist_offers(
