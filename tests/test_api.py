@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import jsonschema
 import pytest
 import sqlite_utils
-from docsupport import ROOT
+from docsupport import ROOT, code_blocks
 from flask import Flask
 from flask.testing import FlaskClient
 from referencing import Registry, Resource
@@ -19,6 +21,7 @@ from referencing.jsonschema import DRAFT202012
 
 from configurator import accounts, attendees, designs, events
 from configurator.optionschema import pointer
+from configurator.tokens import token_hash
 
 OPENAPI_PATH = ROOT / "docs" / "openapi.json"
 OPENAPI = json.loads(OPENAPI_PATH.read_text())
@@ -655,3 +658,140 @@ def test_proposals_through_the_api_match_the_document(client, staff_token):
     assert status == 200 and body["event"] == "commons-camp"
     status, _, _ = call(client, "get", "/api/v1/events/commons-camp/proposals")
     assert status == 403
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("channels?section=channels&option=fax", "no choice option 'fax'"),
+        ("roster?section=nope", "no section 'nope'"),
+    ],
+)
+def test_narrowing_an_export_to_nothing_is_400(client, staff_token, query, words):
+    status, body, _ = call(
+        client,
+        "get",
+        f"/api/v1/events/commons-camp/exports/{query}",
+        headers={"Authorization": f"Bearer {staff_token}"},
+    )
+    assert status == 400 and words in body["message"]
+
+
+# --- the manual's examples run -----------------------------------------------------------------
+
+MANUAL = ROOT / "docs" / "api.md"
+DOC_TOKEN = "Hq3xV0bT9mKp2Lr8sWc4nYd6fGj1aZeu"
+DOC_API_TOKEN = "cfg_Xw7Lq2Zr9Tn4Vb6Mk1Pd8Sa3Hf5Jc0Ge"
+DOC_HOST = "https://configurator.example.org"
+
+
+@pytest.fixture
+def manual_world(db, event) -> None:
+    """The state the manual's examples start from: Ana's link, a full session, a staff token."""
+    fill(db, event, "agenda", "facilitation", "in_person")
+    ana = attendees.invite(db, event["id"], "Ana Lima", "ana@example.org")
+    account = accounts.create_account(db, "sam@example.org", "Sam", "correct horse battery")
+    accounts.grant(db, event["id"], account, "staff")
+    db.execute(
+        "UPDATE attendees SET token_hash = ? WHERE id = ?",
+        [token_hash(DOC_TOKEN), ana.attendee["id"]],
+    )
+    db.execute(
+        "INSERT INTO api_tokens (account_id, token_hash, label, created_at)"
+        " VALUES (?, ?, 'manual', '2027-01-01T00:00:00+00:00')",
+        [account, token_hash(DOC_API_TOKEN)],
+    )
+
+
+def split_message(text: str) -> tuple[str, dict[str, str], str]:
+    """The first line, the headers and the body of an HTTP message written in the manual."""
+    head, _, body = text.partition("\n\n")
+    first, *lines = head.splitlines()
+    headers = dict(line.split(": ", 1) for line in lines)
+    return first, headers, body.strip()
+
+
+def exchanges() -> list[tuple[str, str]]:
+    """Each `http` request block of the manual with the response block after it."""
+    blocks = [body for _, body in code_blocks(MANUAL, "http")]
+    pairs = []
+    for request_text, response_text in zip(blocks[::2], blocks[1::2], strict=True):
+        assert not request_text.startswith("HTTP/"), request_text
+        assert response_text.startswith("HTTP/1.1 "), response_text
+        pairs.append((request_text, response_text))
+    return pairs
+
+
+def test_the_manuals_http_examples_run_in_order(client, manual_world):
+    pairs = exchanges()
+    assert len(pairs) >= 8
+    for request_text, response_text in pairs:
+        first, headers, body = split_message(request_text)
+        method, path, _ = first.split(" ")
+        headers.pop("Host")
+        status, answer, response = call(
+            client, method.lower(), path, headers=headers, data=body.encode() or None
+        )
+        expected_first, expected_headers, expected_body = split_message(response_text)
+        assert status == int(expected_first.split(" ")[1]), first
+        assert expected_first == f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", first
+        for name, value in expected_headers.items():
+            assert response.headers[name] == value, (first, name)
+        if not expected_body:
+            continue
+        documented = json.loads(expected_body)
+        if isinstance(documented, dict) and isinstance(documented.get("updated_at"), str):
+            # The moment of saving is the one thing the manual cannot know.
+            assert isinstance(answer["updated_at"], str)
+            documented["updated_at"] = answer["updated_at"]
+        assert answer == documented, first
+
+
+def curl_request(line: str, variables: dict[str, str]) -> tuple[str, str, dict[str, Any]]:
+    """(method, path, request arguments) of a curl command from the manual."""
+    for name, value in sorted(variables.items(), key=lambda kv: -len(kv[0])):
+        line = line.replace(f"${name}", value)
+    args = shlex.split(line)
+    assert args[0] == "curl"
+    method, headers, data, url = "GET", {}, None, None
+    words = iter(args[1:])
+    for word in words:
+        if word == "-X":
+            method = next(words)
+        elif word == "-H":
+            name, value = next(words).split(": ", 1)
+            headers[name] = value
+        elif word == "--data":
+            data = next(words).encode()
+        elif word == "-o":
+            next(words)
+        else:
+            assert word.startswith(DOC_HOST), f"unknown curl argument {word!r}"
+            url = word.removeprefix(DOC_HOST)
+    assert url, line
+    return method, url, {"headers": headers, "data": data}
+
+
+def test_the_manuals_curl_examples_run(client, manual_world):
+    variables: dict[str, str] = {}
+    ran = 0
+    for _, body in code_blocks(MANUAL, "console"):
+        for line in body.splitlines():
+            command = line.removeprefix("$ ")
+            if re.fullmatch(r"[A-Z_]+=\S+", command):
+                name, value = command.split("=", 1)
+                variables[name] = value
+                continue
+            method, path, kwargs = curl_request(command, variables)
+            status, answer, _ = call(client, method.lower(), path, **kwargs)
+            assert status in (200, 201, 204), (command, answer)
+            ran += 1
+    assert ran >= 5
+
+
+def test_the_manual_lists_every_operation_of_the_document():
+    text = MANUAL.read_text()
+    for template, item in OPENAPI["paths"].items():
+        for method in item:
+            if method in METHODS:
+                assert f"`{method.upper()} {template}" in text, (method, template)
