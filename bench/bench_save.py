@@ -20,6 +20,7 @@ import copy
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -220,8 +221,7 @@ def main() -> int:
     env = dict(os.environ, PYTHONPATH=str(ROOT), CONFIGURATOR_DB=str(product_db))
     env.pop("CONFIGURATOR_PUBLIC_URL", None)
     product_port, ceiling_port = free_port(), free_port()
-    entry = os.environ.get("BENCH_SERVE", "-m configurator").split()
-    product_cmd = [sys.executable, *entry, "--db", str(product_db), "serve"]
+    product_cmd = [sys.executable, "-m", "configurator", "--db", str(product_db), "serve"]
     product_cmd += ["--port", str(product_port), "--threads", str(args.threads)]
     ceiling_cmd = [sys.executable, str(ROOT / "bench" / "ceiling.py"), "--db", str(ceiling_db)]
     ceiling_cmd += ["--port", str(ceiling_port), "--threads", str(args.threads)]
@@ -260,6 +260,8 @@ def main() -> int:
     print("targets met" if met else "targets MISSED")
     if args.keep:
         print(f"databases kept in {work}")
+    else:
+        shutil.rmtree(work)
     return 0 if met else 1
 
 
