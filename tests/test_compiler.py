@@ -441,8 +441,9 @@ CHOICE_IDS = {
     sid: [o["id"] for o in section(RAW, sid)["options"]] for sid in ("channels", "extras")
 }
 FIELD_IDS = [f["id"] for f in section(RAW, "preferences")["fields"]]
-# Trailing newlines are left to their own test below: Python's `$` matches before one.
-text = st.text(st.characters(exclude_characters="\n"), max_size=12)
+# Trailing newlines are left to their own test below: Python's `$` matches before one. Lone
+# surrogates never reach the checks: the API refuses them as unreadable JSON (400).
+text = st.text(st.characters(exclude_characters="\n", exclude_categories=["Cs"]), max_size=12)
 scalars = st.one_of(
     st.none(),
     st.booleans(),
