@@ -52,15 +52,34 @@ def create_event(
 
 
 # The draft of a big event is megabytes of JSON: hot paths that never edit it leave it out.
-_HEADER = (
-    "id, slug, title, owner_id, draft_updated_at, window_override, registration_open, created_at"
-)
+# Fixed query texts, one per shape: nothing is ever formatted into SQL.
+_SELECT = {
+    ("slug", True): (
+        "SELECT id, slug, title, owner_id, draft_updated_at, window_override,"
+        " registration_open, created_at, draft"
+        " FROM events WHERE slug = ?"
+    ),
+    ("slug", False): (
+        "SELECT id, slug, title, owner_id, draft_updated_at, window_override,"
+        " registration_open, created_at"
+        " FROM events WHERE slug = ?"
+    ),
+    ("id", True): (
+        "SELECT id, slug, title, owner_id, draft_updated_at, window_override,"
+        " registration_open, created_at, draft"
+        " FROM events WHERE id = ?"
+    ),
+    ("id", False): (
+        "SELECT id, slug, title, owner_id, draft_updated_at, window_override,"
+        " registration_open, created_at"
+        " FROM events WHERE id = ?"
+    ),
+}
 
 
 def get_event(db: sqlite_utils.Database, slug: str, *, with_draft: bool = True) -> dict[str, Any]:
     """The event with this slug; raise NotFound if there is none."""
-    columns = _HEADER + (", draft" if with_draft else "")
-    row = db.execute(f"SELECT {columns} FROM events WHERE slug = ?", [slug]).fetchone()  # noqa: S608
+    row = db.execute(_SELECT["slug", with_draft], [slug]).fetchone()
     if row is None:
         raise NotFound(f"There is no event called {slug!r}.")
     return dict(row)
@@ -70,8 +89,7 @@ def get_event_by_id(
     db: sqlite_utils.Database, event_id: int, *, with_draft: bool = True
 ) -> dict[str, Any]:
     """The event with this id; raise NotFound if there is none."""
-    columns = _HEADER + (", draft" if with_draft else "")
-    row = db.execute(f"SELECT {columns} FROM events WHERE id = ?", [event_id]).fetchone()  # noqa: S608
+    row = db.execute(_SELECT["id", with_draft], [event_id]).fetchone()
     if row is None:
         raise NotFound("There is no such event.")
     return dict(row)
