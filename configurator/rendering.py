@@ -11,8 +11,9 @@ htmx = HTMX()
 
 
 def is_htmx() -> bool:
-    """True for a request htmx made (and not a boosted page navigation)."""
-    return bool(htmx) and not htmx.boosted
+    """True for a request htmx made for a fragment (not a boosted navigation or history restore)."""
+    # On a history cache miss htmx refetches the URL to rebuild the whole page, so it needs one.
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def render(page: str, partial: str | None = None, status: int = 200, **context: Any) -> Response:

@@ -174,6 +174,13 @@ def test_filters_narrow_the_timetable_and_htmx_gets_only_the_timetable(ana):
     assert 'id="s-agenda--funding"' in body and 'id="s-agenda--maps"' not in body
 
 
+def test_htmx_history_restore_gets_the_whole_page(ana):
+    # htmx refetches a page it lost from its history cache and swaps in the whole body.
+    headers = {**HX, "HX-History-Restore-Request": "true"}
+    body = ana.client.get(f"/e/{ana.slug}/design", headers=headers).get_data(as_text=True)
+    assert "<html" in body and 'id="timetables"' in body
+
+
 def test_without_javascript_follow_up_fields_are_shown_with_a_note(ana):
     html = ana.page().get_data(as_text=True)
     assert 'name="a/sms/phone"' in html
