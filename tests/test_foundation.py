@@ -25,6 +25,24 @@ def test_migrations_apply_once(db_path):
     )
 
 
+def test_a_database_from_an_older_release_takes_only_the_new_steps(db_path):
+    import sqlite3
+
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("CREATE TABLE migrations (step INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for number, step in enumerate(migrations.STEPS[:2], start=1):
+        conn.executescript(step)
+        conn.execute("INSERT INTO migrations VALUES (?, 'then')", [number])
+    conn.close()
+    db = connect(db_path)
+    assert migrations.current(db) == len(migrations.STEPS)
+    plan = db.execute(
+        "EXPLAIN QUERY PLAN SELECT attendee_id >> 10, count(*), max(updated_at) FROM designs"
+        " WHERE event_id = 1 GROUP BY 1"
+    ).fetchall()
+    assert "COVERING INDEX designs_event_blocks" in " ".join(row[-1] for row in plan)
+
+
 def test_write_rolls_back_on_error(db_path):
     db = connect(db_path)
     try:
