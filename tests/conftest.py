@@ -156,7 +156,13 @@ class LiveServer:
         self.thread.start()
 
     def stop(self) -> None:
-        self.server.close()
+        """Close every socket from inside the server's loop, so run() returns; then its threads."""
+        from waitress import wasyncore
+
+        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+        self.thread.join(timeout=10)
+        self.server.task_dispatcher.shutdown()
+        assert not self.thread.is_alive(), "the test server did not stop"
 
 
 @pytest.fixture
