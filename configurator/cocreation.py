@@ -70,6 +70,12 @@ def _settings() -> proposals.Settings:
     return proposals.settings_for(get_db(), g.event["id"])
 
 
+@bp.app_template_global()
+def proposal_settings(event: Mapping[str, Any]) -> proposals.Settings:
+    """The event's published proposals settings, for the menus that link to the proposal pages."""
+    return proposals.settings_for(get_db(), event["id"])
+
+
 def _enabled() -> proposals.Settings:
     settings = _settings()
     if not settings.enabled:

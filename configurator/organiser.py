@@ -53,6 +53,12 @@ SECTION = SCHEMA + "/sections/<sid>"
 
 
 @bp.app_template_global()
+def is_published(event: dict[str, Any]) -> bool:
+    """Whether the event has a published version (the staff pages need one)."""
+    return events.latest_number(get_db(), event["id"]) is not None
+
+
+@bp.app_template_global()
 def problems_at(problems: list[Problem] | None, ptr: str) -> list[str]:
     """The messages of the problems found exactly at a JSON pointer."""
     return [p.message for p in problems or [] if p.pointer == ptr]
