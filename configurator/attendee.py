@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
-from . import accounts, agenda, attendees, designs, events
+from . import accounts, agenda, attendees, designs, events, proposals
 from .access import attendee_required, public
 from .clock import now, stamp
 from .compiler import CompiledSchema, pattern_words
@@ -53,38 +54,66 @@ SAVE_ERRORS = (DesignInvalid, SeatTaken, WindowClosed)
 # --- open registration -----------------------------------------------------------------------
 
 
+REGISTRATIONS_PER_CLIENT = 10
+REGISTRATION_WINDOW_SECONDS = 15 * 60
+REISSUE_PAUSE_SECONDS = 15 * 60
+
+
 def register(
     db: sqlite_utils.Database,
     event: dict[str, Any],
     name: str,
     email: str,
     link: Callable[[str], str],
+    client: str = "?",
 ) -> str | None:
     """Register someone; return their new personal link, or None when the address was known.
 
     A known address never sees a link on the page (anyone could type it): the link is re-issued
-    into the outbox only, with the name already on file, and a revoked attendee stays revoked.
+    into the outbox only, with the name already on file, at most once per pause, and a revoked
+    attendee stays revoked. Each client may register a few addresses per window.
     """
     name, email = attendees.clean_person(name, email)
+    key, moment = f"register|{client}", time.time()
     with write(db):
+        recent = db.execute(
+            "SELECT count(*) FROM login_attempts WHERE key = ? AND attempted_at > ?",
+            [key, moment - REGISTRATION_WINDOW_SECONDS],
+        ).fetchone()[0]
+        if recent >= REGISTRATIONS_PER_CLIENT:
+            raise accounts.TooManyAttempts(
+                "Too many registrations from here. Wait 15 minutes and try again."
+            )
+        db.execute("INSERT INTO login_attempts (key, attempted_at) VALUES (?, ?)", [key, moment])
         known = db.execute(
             "SELECT id, name, revoked_at FROM attendees WHERE event_id = ? AND email = ?"
             " COLLATE NOCASE",
             [event["id"], email],
         ).fetchone()
-        if known and known["revoked_at"]:
-            return None
-        invitation = attendees.invite(
-            db, event["id"], known["name"] if known else name, email, source="registered"
-        )
-        url = link(invitation.token)
-        person = invitation.attendee["name"]
+        if known:
+            # Anyone can type an address: replacing a link again and again would lock its owner
+            # out, so a known address gets a new link by mail at most once per pause.
+            last = db.execute(
+                "SELECT max(created_at) FROM outbox WHERE attendee_id = ? AND kind = 'link_reissued'",
+                [known["id"]],
+            ).fetchone()[0]
+            paused = last and (now() - datetime.fromisoformat(last)).total_seconds() < (
+                REISSUE_PAUSE_SECONDS
+            )
+            if known["revoked_at"] or paused:
+                return None
+            attendee_id, person = known["id"], known["name"]
+            url = link(attendees.reissue_link(db, attendee_id))
+        else:
+            invitation = attendees.invite(db, event["id"], name, email, source="registered")
+            attendee_id, person = invitation.attendee["id"], invitation.attendee["name"]
+            url = link(invitation.token)
         db.execute(
             "INSERT INTO outbox (event_id, attendee_id, kind, subject, body, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             [
                 event["id"],
-                invitation.attendee["id"],
+                attendee_id,
                 "link_reissued" if known else "registered",
                 f"Your personal link for {event['title']}",
                 f"Hello {person},\n\nhere is your personal link for {event['title']}:\n{url}\n\n"
@@ -124,12 +153,14 @@ def registration(slug: str) -> Response:
     if request.method == "GET":
         return render("attendee/register.html", "attendee/_register.html", schema=schema, form=form)
     try:
-        url = register(get_db(), event, form["name"], form["email"], personal_url)
-    except BadRequest as error:
+        url = register(
+            get_db(), event, form["name"], form["email"], personal_url, request.remote_addr or "?"
+        )
+    except (BadRequest, accounts.TooManyAttempts) as error:
         return render(
             "attendee/register.html",
             "attendee/_register.html",
-            status=422,
+            status=429 if isinstance(error, accounts.TooManyAttempts) else 422,
             schema=schema,
             form=form,
             error=error.message,
@@ -289,6 +320,7 @@ class Problems:
 
 def _context(state: State, **extra: Any) -> dict[str, Any]:
     """What every designer template needs."""
+    db = get_db()
     context: dict[str, Any] = {
         "state": state,
         "schema": state.schema,
@@ -306,6 +338,12 @@ def _context(state: State, **extra: Any) -> dict[str, Any]:
         "pattern_hint": field_hint,
         "local_time": lambda text: _local_time(state.schema, text),
         "htmx_partial": is_htmx(),
+        # Options that began as proposals: one query each for the whole page, not one per card.
+        "asked_for": proposals.asked_for(db, state.attendee["id"]),
+        "community": {
+            item["key"]: item["proposal"]
+            for item in proposals.community_options(db, state.event["id"])
+        },
     }
     context.update(extra)
     return context

@@ -113,6 +113,16 @@ def revoke(db: sqlite_utils.Database, attendee_id: int) -> None:
         db.execute("DELETE FROM web_sessions WHERE attendee_id = ?", [attendee_id])
 
 
+def reissue_link(db: sqlite_utils.Database, attendee_id: int) -> str:
+    """Issue a fresh personal link (the old one stops working; the calendar feed keeps going)."""
+    token = new_token()
+    with write(db):
+        db.execute(
+            "UPDATE attendees SET token_hash = ? WHERE id = ?", [token_hash(token), attendee_id]
+        )
+    return token
+
+
 def new_feed_token(db: sqlite_utils.Database, attendee_id: int) -> str:
     """Issue a fresh calendar-feed secret (the old feed URL stops working)."""
     feed = new_token()

@@ -590,6 +590,45 @@ def test_registering_a_known_address_never_shows_its_link(client, db, event):
     assert attendees.get_attendee(db, known.attendee["id"])["name"] == "Ana"
 
 
+def test_a_stranger_typing_a_known_address_cannot_lock_its_owner_out(client, db, event):
+    known = attendees.invite(db, event["id"], "Ana", "ana@example.org")
+    csrf = csrf_from(client.get(f"/e/{event['slug']}/register").get_data(as_text=True))
+    for _ in range(3):
+        client.post(
+            f"/e/{event['slug']}/register",
+            data={"csrf_token": csrf, "name": "Mallory", "email": "ana@example.org"},
+        )
+    # One new link went out by mail; the repeats changed nothing, and the calendar feed lives on.
+    mail = [m for m in outbox(db, event["id"]) if m["kind"] == "link_reissued"]
+    assert len(mail) == 1
+    mailed = re.search(r"/a/(\S+)", mail[0]["body"]).group(1)
+    assert attendees.by_token(db, mailed)["id"] == known.attendee["id"]
+    assert attendees.by_feed_token(db, known.feed_token)["id"] == known.attendee["id"]
+
+
+def test_registration_is_rate_limited_per_client(client, db, event):
+    from configurator.attendee import REGISTRATIONS_PER_CLIENT
+
+    csrf = csrf_from(client.get(f"/e/{event['slug']}/register").get_data(as_text=True))
+    statuses = [
+        client.post(
+            f"/e/{event['slug']}/register",
+            data={"csrf_token": csrf, "name": f"P{n}", "email": f"p{n}@example.org"},
+        ).status_code
+        for n in range(REGISTRATIONS_PER_CLIENT + 1)
+    ]
+    assert statuses == [303] * REGISTRATIONS_PER_CLIENT + [429]
+    refused = client.post(
+        f"/e/{event['slug']}/register",
+        data={"csrf_token": csrf, "name": "Late", "email": "late@example.org"},
+    )
+    assert "Too many registrations from here" in refused.get_data(as_text=True)
+    assert (
+        db.execute("SELECT count(*) FROM attendees WHERE email = 'late@example.org'").fetchone()[0]
+        == 0
+    )
+
+
 def test_registration_refuses_bad_input_next_to_the_form(client, event):
     csrf = csrf_from(client.get(f"/e/{event['slug']}/register").get_data(as_text=True))
     response = client.post(
