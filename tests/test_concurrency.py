@@ -10,32 +10,15 @@ from typing import Any
 import pytest
 import requests
 import sqlite_utils
-from conftest import LiveServer
-from flask import Flask
 from test_api import check_response, state
 
 from configurator import accounts, attendees, designs, events
+from configurator.db import write
 
 CAPACITY = 5
 CLIENTS = 40
 KEY = ("agenda", "facilitation")
 IN_PERSON = {"agenda": {"facilitation": {"format": "in_person"}}}
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Any:
-    """conftest's server, stopped from inside its own loop so no select() sees a closed socket."""
-    server = LiveServer(app)
-    yield server
-
-    def close_everything() -> None:
-        for dispatcher in list(server.server._map.values()):
-            dispatcher.close()
-
-    server.server.trigger.pull_trigger(close_everything)
-    server.thread.join(timeout=30)
-    assert not server.thread.is_alive()
-    server.server.task_dispatcher.shutdown()
 
 
 def send(server: Any, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
@@ -263,3 +246,38 @@ def test_a_closed_window_is_409_and_changes_nothing(live_server, db, event, crow
     )
     assert status == 409 and body["error"] == "WindowClosed"
     assert state(db, ana.attendee["id"]) == before
+
+
+def test_a_thousand_saves_race_for_a_hundred_seats(live_server, db, example):
+    """The contested case: 1,000 attendees at once, 10 sessions of 10 seats, 100 seats exactly."""
+    agenda = next(s for s in example["sections"] if s["id"] == "agenda")
+    agenda.update(overlap="allow", min=0, per_day={})
+    ten = [session["id"] for session in agenda["sessions"][:10]]
+    for session in agenda["sessions"][:10]:
+        session["capacity"] = 10
+    created = events.create_event(db, example)
+    events.publish(db, created["slug"])
+    with write(db):  # one commit for the whole crowd
+        crowd = [
+            attendees.invite(db, created["id"], f"C{n}", f"c{n}@example.org") for n in range(1000)
+        ]
+
+    def save(n: int) -> int:
+        design = {"agenda": {ten[n % 10]: {"format": "in_person"}}}
+        response = requests.put(
+            f"{live_server.url}/api/v1/designs/{crowd[n].token}",
+            json={"design": design},
+            timeout=120,
+        )
+        return response.status_code
+
+    statuses = Counter(all_at_once(1000, save))
+    assert statuses == {200: 100, 409: 900}
+    per_session = dict(
+        db.execute(
+            "SELECT option_id, count(*) FROM picks WHERE event_id = ? AND seated = 1 GROUP BY 1",
+            [created["id"]],
+        ).fetchall()
+    )
+    assert per_session == dict.fromkeys(ten, 10)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
