@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request, stream_with_context
 
-from . import charts, designs, events, exports, stats
+from . import charts, designs, events, exports, proposals, stats
 from .access import role_required
 from .compiler import CompiledSchema
 from .db import get_db
@@ -21,10 +21,11 @@ DEMAND_CHART_ROWS = 25
 @bp.get("/events/<slug>/dashboard")
 @role_required("staff")
 def dashboard(slug: str) -> Response:
-    """The demand dashboard: funnel, demand against capacity, combinations, answers, time."""
+    """The demand dashboard: funnels, demand against capacity, combinations, answers, time."""
     db = get_db()
     schema = events.compiled(db, g.event["id"])
     figures = stats.dashboard(db, g.event["id"], schema)
+    taking_proposals = proposals.settings_from(schema.document).enabled
     return render(
         "staff/dashboard.html",
         "staff/_dashboard.html",
@@ -39,6 +40,7 @@ def dashboard(slug: str) -> Response:
         as_of=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         percent=_percent,
         pair_sessions=stats.PAIR_SESSIONS,
+        proposal_funnel=proposals.funnel(db, g.event["id"]) if taking_proposals else None,
     )
 
 

@@ -385,6 +385,127 @@ def test_supporters_see_what_they_asked_for_and_add_it_in_one_click(people, db, 
     assert "Accepted" in author and "Scheduled" in author and "Everyone wants this" in author
 
 
+def card_of(page: str, dom: str) -> str:
+    """The HTML of one session card on the designer page."""
+    start = page.index(f'<article id="{dom}"')
+    return page[start : page.index("</article>", start)]
+
+
+def test_the_designer_marks_what_a_supporter_asked_for_and_adds_it_in_one_click(people, db, event):
+    ana, ben, cleo = people("Ana"), people("Ben"), people("Cleo")
+    pid = ana.propose("Repair café for bicycles")
+    ben.support(pid)
+    accept_and_publish(db, event, pid)
+    design = f"/e/{SLUG}/design?day={event_day(db)}"
+    dom = f"s-agenda--proposal-{pid}"
+    card = card_of(text_of(ben.get(design)), dom)
+    assert "You asked for this" in card
+    assert f'href="/e/{SLUG}/proposals/{pid}"' in card
+    assert 'name="picked" value="yes">Add it to my agenda' in card
+    assert "You proposed this" in card_of(text_of(ana.get(design)), dom)
+    others = card_of(text_of(cleo.get(design)), dom)
+    assert "Proposed by the community" in others and "Add it to my agenda" not in others
+    # The button is the card's own pick form: one click, with htmx or without.
+    added = ben.post(
+        f"/e/{SLUG}/design/pick",
+        {"section": "agenda", "session": f"proposal-{pid}", "format": "in_person", "picked": "yes"},
+        headers=HX,
+    )
+    assert added.status_code == 200
+    card = card_of(text_of(added), dom)
+    assert "In your agenda" in card and "You asked for this" in card
+    assert "Add it to my agenda" not in card
+    assert designs.get_design(db, ben.id)["document"]["agenda"] == {
+        f"proposal-{pid}": {"format": "in_person"}
+    }
+    plain = cleo.post(
+        f"/e/{SLUG}/design/pick",
+        {"section": "agenda", "session": f"proposal-{pid}", "format": "in_person", "picked": "yes"},
+    )
+    assert plain.status_code == 303
+
+
+def test_a_proposal_accepted_into_a_choice_section_is_marked_with_a_one_click_add(
+    people, db, event
+):
+    ana, ben = people("Ana"), people("Ben")
+    pid = ana.propose("Bring your own cup")
+    ben.support(pid)
+    proposals.accept(db, event["id"], pid, "Less waste", proposals.Placement("extras"))
+    events.publish(db, SLUG)
+    page = text_of(ben.get(f"/e/{SLUG}/design"))
+    assert "You asked for this" in page
+    form_id = f"f-extras--proposal-{pid}-add"
+    assert f'form="{form_id}"' in page
+    assert f'id="{form_id}" method="post" action="/e/{SLUG}/proposals/{pid}/add"' in page
+    added = ben.post(f"/e/{SLUG}/proposals/{pid}/add")
+    assert added.status_code == 303 and added.headers["Location"] == f"/e/{SLUG}/design"
+    page = text_of(ben.get(f"/e/{SLUG}/design"))
+    assert "Added “Bring your own cup” to your design." in page
+    assert "You asked for this" in page and f'form="{form_id}"' not in page
+
+
+def test_the_attendee_menu_links_to_proposals_only_where_they_are_on(app, db, owner, people):
+    ana = people("Ana")
+    for path in (f"/e/{SLUG}/design", f"/e/{SLUG}/agenda", f"/e/{SLUG}/my-input"):
+        page = text_of(ana.get(path))
+        assert f'href="/e/{SLUG}/proposals"' in page and ">Propose a session</a>" in page
+        assert f'href="/e/{SLUG}/my-input"' in page
+
+
+def test_without_proposals_the_attendee_menu_has_no_proposal_links(app, db, owner):
+    events.create_event(db, proposals_schema(enabled=False), owner)
+    events.publish(db, SLUG)
+    ana = Person(app, db, events.get_event(db, SLUG), "Ana")
+    page = text_of(ana.get(f"/e/{SLUG}/design"))
+    assert f'href="/e/{SLUG}/proposals"' not in page
+    assert f'href="/e/{SLUG}/my-input"' not in page
+
+
+def test_the_console_links_the_staff_pages_and_the_proposals(people, signed_in, db, event):
+    nav_links = [
+        f'href="/events/{SLUG}/dashboard"',
+        f'href="/events/{SLUG}/exports"',
+        f'href="/events/{SLUG}/rosters"',
+        f'href="/events/{SLUG}/proposals"',
+    ]
+    for path in ("", "/dashboard", "/exports", "/rosters", "/proposals", "/schema"):
+        page = text_of(signed_in.get(f"/events/{SLUG}{path}"))
+        start = page.index('<nav class="event-nav"')
+        nav = page[start : page.index("</nav>", start)]
+        assert all(link in nav for link in nav_links), path
+    review = text_of(signed_in.get(f"/events/{SLUG}/proposals"))
+    assert f'href="/events/{SLUG}/proposals" aria-current="page">Proposals</a>' in review
+
+
+def test_the_dashboard_shows_the_proposal_funnel(people, signed_in, db, event):
+    ana, ben = people("Ana"), people("Ben")
+    first = ana.propose("Repair café for bicycles")
+    ana.propose("Seed swap")
+    ben.propose("Night walk")
+    ben.support(first)
+    accept_and_publish(db, event, first)
+    page = text_of(signed_in.get(f"/events/{SLUG}/dashboard"))
+    assert "Community proposals" in page
+    for step, count in (
+        ("Proposed", 3),
+        ("Supported by someone", 1),
+        ("Accepted", 1),
+        ("Scheduled (in the published programme)", 1),
+    ):
+        assert f"<dt>{step}</dt><dd>{count}</dd>" in page
+    partial = text_of(signed_in.get(f"/events/{SLUG}/dashboard", headers=HX))
+    assert "<dt>Accepted</dt><dd>1</dd>" in partial
+
+
+def test_the_dashboard_has_no_proposal_funnel_when_proposals_are_off(app, db, owner, signed_in):
+    events.create_event(db, proposals_schema(enabled=False), owner)
+    events.publish(db, SLUG)
+    page = text_of(signed_in.get(f"/events/{SLUG}/dashboard"))
+    assert page.count("<h2") > 1 and "Community proposals" not in page
+    assert f'href="/events/{SLUG}/proposals"' not in page
+
+
 def test_htmx_add_returns_a_partial_and_a_taken_seat_is_explained(people, db, event):
     ana, ben, cleo = people("Ana"), people("Ben"), people("Cleo")
     pid = ana.propose("Repair café for bicycles")
