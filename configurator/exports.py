@@ -512,10 +512,11 @@ def section_sheets(
 
 
 def sheet_titles(titles: list[str]) -> list[str]:
-    """Sheet names Excel accepts: no []:*?/\\, at most 31 characters, all different."""
+    """Sheet names Excel accepts: no []:*?/\\ or control characters, 31 at most, all different."""
     found: list[str] = []
     for title in titles:
-        base = re.sub(r"[\[\]:*?/\\]", " ", title).strip(" '")[:31] or "Section"
+        # A control character in a sheet name corrupts workbook.xml, and with it the whole file.
+        base = re.sub(r"[\[\]:*?/\\\x00-\x1f\x7f]", " ", title).strip(" '")[:31] or "Section"
         name, n = base, 2
         while name.casefold() in (f.casefold() for f in found):
             name = f"{base[: 31 - len(str(n)) - 1]} {n}"

@@ -1,0 +1,673 @@
+"""The injection corpus through every text field of schemas, designs and proposals, checked
+wherever the text is shown or exported: escaped in HTML, defused in spreadsheets, exact in JSON
+and iCalendar."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import icalendar
+import openpyxl
+import pytest
+import sqlite_utils
+from conftest import PASSWORD, csrf_from, example_schema
+from flask import Flask
+from flask.testing import FlaskClient
+from markupsafe import escape
+
+from configurator import accounts, attendees, create_app, designs, events
+from configurator.agenda import plain_text
+from configurator.db import close_thread_connections, connect
+from configurator.errors import BadRequest
+
+PAYLOADS: list[str] = json.loads(Path(__file__).with_name("injection_payloads.json").read_text())
+CHUNK = 25  # payloads per event: sections are capped at 50 per schema, formats at 10 per section
+HX = {"HX-Request": "true"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+APP_SCRIPTS = ["/assets/htmx.min.js", "/static/app.js"]
+OWNER = "olga@example.org"
+
+
+# --- the corpus ------------------------------------------------------------------------------
+
+
+def test_corpus_is_broad_and_distinct():
+    assert len(PAYLOADS) >= 50
+    assert len(set(PAYLOADS)) == len(PAYLOADS)
+    assert "\x00" not in "".join(PAYLOADS)
+    families = {
+        "html": "<script>",
+        "attribute": '" onmouseover="',
+        "single-quoted attribute": "' autofocus onfocus='",
+        "htmx": "hx-on:click",
+        "template": "{{7*7}}",
+        "formula": "=cmd|",
+        "ical": "\r\nBEGIN:VEVENT",
+        "sql": "DROP TABLE",
+        "bidi": "\u202e",
+        "javascript url": "javascript:",
+    }
+    for family, marker in families.items():
+        assert any(marker in p for p in PAYLOADS), family
+    assert {"+1", "-1", "@SUM(1)", "\t=1", "\r=1"} <= set(PAYLOADS)
+    assert max(map(len, PAYLOADS)) >= 250
+
+
+# --- expectations ----------------------------------------------------------------------------
+
+
+def inert(value: str) -> str:
+    """A spreadsheet cell as exports write it: formula-looking text behind an apostrophe."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def xlsx_text(value: str) -> str:
+    """A cell as read back from the XLSX export: characters XML cannot hold replaced, defused,
+    and line breaks as XML reads them (CR becomes LF)."""
+    return ical_text(inert(XML_ILLEGAL.sub("\ufffd", value)))
+
+
+def ical_text(value: str) -> str:
+    """A TEXT value after an iCalendar round trip: line breaks are always LF there."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def email_for(i: int, payload: str) -> str:
+    """A valid (and still hostile) email address made of the payload."""
+    return re.sub(r"[\s@]", "", payload)[:150] + f"+{i}@example.org"
+
+
+class Elements(HTMLParser):
+    """The elements, attribute names and scripts of an HTML document or fragment."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: Counter[str] = Counter()
+        self.attributes: dict[str, set[str]] = {}
+        self.scripts: list[str | None] = []
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] += 1
+        self.attributes.setdefault(tag, set()).update(name for name, _ in attrs)
+        if tag == "script":
+            self.scripts.append(dict(attrs).get("src"))
+
+    handle_startendtag = handle_starttag
+
+
+def check_html(page: str, baseline: str, shown: Iterable[str], where: str) -> None:
+    """The page has no element or attribute its benign twin lacks, and shows every text escaped."""
+    found, benign = Elements(page), Elements(baseline)
+    assert set(found.scripts) <= set(APP_SCRIPTS) and None not in found.scripts, where
+    assert found.scripts == benign.scripts, where
+    for tag, count in found.tags.items():
+        assert count <= benign.tags[tag], (where, tag, count, benign.tags[tag])
+        extra = found.attributes[tag] - benign.attributes.get(tag, set())
+        assert not extra, (where, tag, extra)
+    for text in shown:
+        escaped = str(escape(text))
+        assert escaped in page, (where, text)
+        # Text with entities of its own is another payload's escaped form; its escaped form suffices.
+        if escaped != text and "&" not in text:
+            assert text not in page, (where, text)
+
+
+# --- the world: an event per chunk of payloads, and its benign twin ---------------------------
+
+
+def schema_for(slug: str, texts: list[str]) -> dict[str, Any]:
+    """An option schema carrying text i in every text field of session, room, format, option,
+    follow-up, field, menu entry and rule message i."""
+    doc = example_schema()
+    day = doc["event"]["starts_on"]
+    doc["event"].update(slug=slug, title="Injection camp", description="Plain description.")
+    doc.pop("budget", None)
+    numbered = list(enumerate(texts))
+    sessions = []
+    for k in range(0, len(texts), 10):
+        chunk = numbered[k : k + 10]
+        sessions.append(
+            {
+                "id": f"agenda{k // 10}",
+                "kind": "sessions",
+                "title": texts[k],
+                "description": texts[-1 - k],
+                "overlap": "allow",
+                "formats": [
+                    {"id": f"fm{i}", "title": t, "seated": n == 0} for n, (i, t) in enumerate(chunk)
+                ],
+                "rooms": [{"id": f"r{i}", "title": t, "capacity": 500} for i, t in chunk],
+                "sessions": [
+                    {
+                        "id": f"s{i}",
+                        "title": t,
+                        "subtitle": t,
+                        "description": t,
+                        "track": t,
+                        "tags": [t],
+                        "speakers": [t, "Plain Speaker"],
+                        "room": f"r{i}",
+                        "start": f"{day}T{8 + i // 6:02d}:{i % 6 * 10:02d}:00+01:00",
+                        "end": f"{day}T{8 + i // 6:02d}:{i % 6 * 10 + 9:02d}:00+01:00",
+                    }
+                    for i, t in chunk
+                ],
+            }
+        )
+    choices = [
+        {
+            "id": f"c{i}",
+            "kind": "choice",
+            "title": t,
+            "description": t,
+            "multiple": True,
+            "options": [
+                {
+                    "id": f"o{i}",
+                    "title": t,
+                    "description": t,
+                    "capacity": 500,
+                    "follow_up": [
+                        {"id": "q", "title": t, "help": t, "type": "text", "max_length": 2000}
+                    ],
+                }
+            ],
+        }
+        for i, t in numbered
+    ]
+    fields = {
+        "id": "prefs",
+        "kind": "fields",
+        "title": "Preferences",
+        "fields": [
+            {"id": f"t{i}", "title": t, "help": t, "type": "text", "max_length": 2000}
+            for i, t in numbered
+        ]
+        + [
+            {
+                "id": "menu",
+                "title": "Menu",
+                "type": "one_of",
+                "options": [{"id": f"m{i}", "title": t} for i, t in numbered],
+            }
+        ],
+    }
+    extra = {"id": "ex", "kind": "choice", "title": "Extra", "options": [{"id": "x", "title": "X"}]}
+    channels = next(s for s in doc["sections"] if s["id"] == "channels")
+    doc["sections"] = [*sessions, channels, *choices, fields, extra]
+    doc["rules"] = [
+        {"id": f"rule{i}", "if": f"c{i}/o{i}", "requires": ["ex/x"], "message": t}
+        for i, t in numbered
+    ]
+    return doc
+
+
+def main_design(texts: list[str]) -> dict[str, Any]:
+    """The design of the attendee who picks everything and answers text i to question i."""
+    document: dict[str, Any] = {
+        f"agenda{k // 10}": {
+            f"s{i}": {"format": f"fm{i}"} for i in range(k, min(k + 10, len(texts)))
+        }
+        for k in range(0, len(texts), 10)
+    }
+    document["channels"] = {"email": {}}
+    document.update({f"c{i}": {f"o{i}": {"q": t}} for i, t in enumerate(texts)})
+    document["prefs"] = {f"t{i}": t for i, t in enumerate(texts)} | {"menu": "m3"}
+    return document
+
+
+@dataclass
+class Event:
+    """One event of the world: its texts, its people and the main attendee's browser."""
+
+    slug: str
+    texts: list[str]
+    event: dict[str, Any]
+    main: dict[str, Any]
+    main_token: str
+    main_client: FlaskClient
+    design: dict[str, Any]
+    names: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    people: list[dict[str, Any]] = field(default_factory=list)
+    feed_token: str = ""
+
+
+@dataclass
+class World:
+    """The app, its database, the organiser's browser and the events in hostile/benign pairs."""
+
+    app: Flask
+    db: sqlite_utils.Database
+    organiser: FlaskClient
+    pairs: list[tuple[Event, Event]]
+    rejected_names: list[str]
+
+
+def make_event(
+    app: Flask,
+    db: sqlite_utils.Database,
+    owner: int,
+    slug: str,
+    texts: list[str],
+    names: list[str],
+    emails: list[str],
+) -> Event:
+    """Create and publish the event, invite its people and save their designs."""
+    events.create_event(db, schema_for(slug, texts), owner)
+    events.publish(db, slug)
+    event = events.get_event(db, slug)
+    invitation = attendees.invite(db, event["id"], "Main Attendee", f"main@{slug}.example.org")
+    client = app.test_client()
+    assert client.get(f"/a/{invitation.token}").status_code == 303
+    made = Event(slug, texts, event, invitation.attendee, invitation.token, client, {})
+    made.feed_token = invitation.feed_token
+    for i, (name, email) in enumerate(zip(names, emails, strict=True)):
+        person = attendees.invite(db, event["id"], name, email).attendee
+        assert (person["name"], person["email"]) == (name, email)
+        designs.save_design(
+            db,
+            person,
+            {f"agenda{i // 10}": {f"s{i}": {"format": f"fm{i}"}}, f"c{i}": {f"o{i}": {"q": name}}},
+        )
+        made.names.append(name)
+        made.emails.append(email)
+        made.people.append(person)
+    return made
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    path = tmp_path_factory.mktemp("injection") / "injection.db"
+    app = create_app(
+        {"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": True}
+    )
+    db = connect(str(path))
+    owner = accounts.create_account(db, OWNER, "Olga", PASSWORD)
+    organiser = app.test_client()
+    page = organiser.get("/login").get_data(as_text=True)
+    signed = organiser.post(
+        "/login", data={"email": OWNER, "password": PASSWORD, "csrf_token": csrf_from(page)}
+    )
+    assert signed.status_code == 303
+    rejected = []
+    pairs = []
+    for c in range(0, len(PAYLOADS), CHUNK):
+        texts = PAYLOADS[c : c + CHUNK]
+        names, emails = [], []
+        for i, text in enumerate(texts):
+            try:
+                name, _ = attendees.clean_person(text, "x@example.org")
+            except BadRequest:
+                rejected.append(text)
+                name = f"Person {c + i}"
+            names.append(name)
+            emails.append(email_for(c + i, text))
+        benign = [f"Plain text {c + i}" for i in range(len(texts))]
+        pairs.append(
+            (
+                make_event(app, db, owner, f"inj{c}", texts, names, emails),
+                make_event(
+                    app,
+                    db,
+                    owner,
+                    f"ben{c}",
+                    benign,
+                    [f"Plain name {c + i}" for i in range(len(texts))],
+                    [f"plain{c + i}@example.org" for i in range(len(texts))],
+                ),
+            )
+        )
+    world = World(app, db, organiser, pairs, rejected)
+    for hostile, benign in pairs:
+        for made in (hostile, benign):
+            saved = put_design(made, main_design(made.texts))
+            made.design = saved
+    yield world
+    close_thread_connections()
+
+
+def put_design(made: Event, document: dict[str, Any]) -> dict[str, Any]:
+    """Save the whole design through the JSON API; what comes back is byte-exact."""
+    response = made.main_client.put(f"/api/v1/designs/{made.main_token}", json={"design": document})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["design"] == document
+    return document
+
+
+def paired(
+    world: World, path: str, who: str = "main", **kw: Any
+) -> Iterator[tuple[Event, str, str]]:
+    """(hostile event, its page, the benign twin's page) for a path with {slug} in it."""
+    for hostile, benign in world.pairs:
+        pages = []
+        for made in (hostile, benign):
+            client = made.main_client if who == "main" else world.organiser
+            response = client.get(path.format(slug=made.slug), **kw)
+            assert response.status_code == 200, (path, response.status_code)
+            pages.append(response.get_data(as_text=True))
+        yield hostile, pages[0], pages[1]
+
+
+# --- attendee pages ------------------------------------------------------------------------------
+
+
+def test_designer_page_shows_every_text_escaped(world):
+    for made, page, baseline in paired(world, "/e/{slug}/design"):
+        check_html(page, baseline, made.texts, f"{made.slug} designer")
+
+
+def test_designer_filters_echo_what_was_typed_escaped(world):
+    hostile, benign = world.pairs[0]
+    for i in range(0, len(PAYLOADS), 3):
+        picked = {"track": i, "tag": i + 1, "q": i + 2}
+        picked = {name: j % len(PAYLOADS) for name, j in picked.items()}
+        args = {name: PAYLOADS[j] for name, j in picked.items()}
+        twin = {name: f"Plain text {j}" for name, j in picked.items()}
+        # The whole page for a few, the timetables partial (the same template) for all.
+        kinds = (("page", {}), ("partial", HX)) if i < 9 else (("partial", HX),)
+        for page_kind, headers in kinds:
+            pages = [
+                made.main_client.get(f"/e/{made.slug}/design", query_string=a, headers=headers)
+                for made, a in ((hostile, args), (benign, twin))
+            ]
+            assert [p.status_code for p in pages] == [200, 200]
+            page, baseline = (p.get_data(as_text=True) for p in pages)
+            check_html(page, baseline, [], f"filters {page_kind} {i}")
+            # What the attendee typed is shown back in the search box, escaped.
+            typed = args["q"].strip()[:200]
+            assert str(escape(typed)) in page or not typed
+
+
+def test_agenda_page_shows_every_text_escaped(world):
+    for made, page, baseline in paired(world, "/e/{slug}/agenda"):
+        check_html(page, baseline, made.texts, f"{made.slug} agenda")
+
+
+def test_saving_answers_returns_partials_with_text_escaped(world):
+    for hostile, benign in world.pairs:
+        pages = []
+        for made in (hostile, benign):
+            client, slug = made.main_client, made.slug
+            token = csrf_from(client.get(f"/e/{slug}/design").get_data(as_text=True))
+            form = {"csrf_token": token, "seen": [f"a/t{i}" for i in range(len(made.texts))]}
+            form |= {f"a/t{i}": text for i, text in enumerate(made.texts)}
+            form["seen"].append("a/menu")
+            form["a/menu"] = "m3"
+            answered = client.post(f"/e/{slug}/design/answers/prefs", data=form, headers=HX)
+            assert answered.status_code == 200, answered.get_data(as_text=True)[:2000]
+            picked = client.post(
+                f"/e/{slug}/design/pick",
+                data={
+                    "csrf_token": token,
+                    "section": "agenda0",
+                    "session": "s1",
+                    "picked": "yes",
+                    "format": "fm1",
+                },
+                headers=HX,
+            )
+            assert picked.status_code == 200
+            confirmed = client.post(
+                f"/e/{slug}/design/confirm", data={"csrf_token": token}, headers=HX
+            )
+            assert confirmed.status_code == 422
+            pages.append([r.get_data(as_text=True) for r in (answered, picked, confirmed)])
+            # The web form trims answers; the API puts the exact texts back.
+            stored = designs.get_design(world.db, made.main["id"])["document"]["prefs"]
+            assert stored == {f"t{i}": t.strip() for i, t in enumerate(made.texts) if t.strip()} | {
+                "menu": "m3"
+            }
+            put_design(made, made.design)
+        (answered, picked, confirmed), baseline = pages
+        texts = hostile.texts
+        check_html(answered, baseline[0], texts, f"{hostile.slug} answers partial")
+        check_html(picked, baseline[1], [texts[1]], f"{hostile.slug} card partial")
+        # Confirming fails on every rule: each rule's message is shown, escaped.
+        check_html(confirmed, baseline[2], texts, f"{hostile.slug} summary partial")
+
+
+# --- calendars -----------------------------------------------------------------------------------
+
+VEVENT_PROPERTIES = {
+    "UID",
+    "DTSTAMP",
+    "DTSTART",
+    "DTEND",
+    "SUMMARY",
+    "LOCATION",
+    "DESCRIPTION",
+    "CATEGORIES",
+}
+
+
+def check_calendar(data: bytes, made: Event, picked: Iterable[int]) -> None:
+    """The calendar parses to exactly the picked sessions, each text exact as a property value."""
+    calendar = icalendar.Calendar.from_ical(data)
+    assert str(calendar["X-WR-CALNAME"]) == "Injection camp: my agenda"
+    assert {c.name for c in calendar.subcomponents} <= {"VEVENT", "VTIMEZONE"}
+    found = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+    want = {f"{made.main['id']}-agenda{i // 10}-s{i}@configurator": i for i in picked}
+    assert sorted(found) == sorted(want)
+    for uid, i in want.items():
+        event, text = found[uid], made.texts[i]
+        assert set(event) == VEVENT_PROPERTIES, (i, set(event))
+        assert not event.subcomponents
+        assert str(event["SUMMARY"]) == ical_text(text), i
+        assert str(event["LOCATION"]) == ical_text(text), i
+        lines = [f"Format: {text}", f"Track: {text}", f"Speakers: {text}, Plain Speaker"]
+        if plain_text(text):
+            lines += ["", plain_text(text)]
+        assert str(event["DESCRIPTION"]) == ical_text("\n".join(lines)), i
+        assert [str(c) for c in event["CATEGORIES"].cats] == [ical_text(text)], i
+
+
+def test_ics_download_and_feed_carry_every_text_exactly(world):
+    for made, _benign in world.pairs:
+        picked = range(len(made.texts))
+        download = made.main_client.get(f"/e/{made.slug}/agenda.ics")
+        assert download.status_code == 200 and download.mimetype == "text/calendar"
+        check_calendar(download.data, made, picked)
+        feed = world.app.test_client().get(f"/feed/{made.feed_token}.ics")
+        assert feed.status_code == 200
+        check_calendar(feed.data, made, picked)
+
+
+# --- the JSON API --------------------------------------------------------------------------------
+
+
+def test_api_gives_designs_and_schema_texts_exactly(world):
+    for made, _benign in world.pairs:
+        response = made.main_client.get(f"/api/v1/designs/{made.main_token}")
+        assert response.status_code == 200 and response.mimetype == "application/json"
+        assert json.loads(response.data)["design"] == made.design
+        schema = made.main_client.get(f"/api/v1/events/{made.slug}/design-schema")
+        document = json.loads(schema.data)
+        for i, text in enumerate(made.texts):
+            section = document["properties"][f"c{i}"]
+            assert section["title"] == text
+            assert section["properties"][f"o{i}"]["title"] == text
+            assert section["properties"][f"o{i}"]["properties"]["q"]["title"] == text
+            assert document["properties"]["prefs"]["properties"][f"t{i}"]["title"] == text
+
+
+# --- the organiser's console and the staff pages -------------------------------------------------
+
+
+def organiser_pages(made: Event) -> Iterator[tuple[str, list[str]]]:
+    """Each console page of an event with the texts it shows."""
+    texts, names = made.texts, made.names
+    yield "/events/{slug}", []
+    yield "/events/{slug}/schema", texts
+    yield "/events/{slug}/preview", texts
+    yield "/events/{slug}/publish", []
+    yield "/events/{slug}/attendees", names + made.emails
+    yield "/events/{slug}/team", []
+    for k in range(0, len(texts), 10):
+        yield f"/events/{{slug}}/schema/sections/agenda{k // 10}", [texts[k], texts[-1 - k]]
+        yield f"/events/{{slug}}/schema/sections/agenda{k // 10}/sessions", texts[k : k + 10]
+    yield "/events/{slug}/schema/sections/prefs/fields/menu", texts
+    for i, text in enumerate(texts):
+        editors = [
+            f"c{i}",
+            f"c{i}/options/o{i}",
+            f"c{i}/options/o{i}/fields/q",
+            f"prefs/fields/t{i}",
+            f"agenda{i // 10}/sessions/s{i}",
+        ]
+        # Every text through two of the five editors; every editor gets a fair share of texts.
+        for editor in (editors[i % 5], editors[(i + 2) % 5]):
+            yield f"/events/{{slug}}/schema/sections/{editor}", [text]
+
+
+def staff_pages(made: Event) -> Iterator[tuple[str, list[str]]]:
+    """Each staff page of an event with the texts it shows."""
+    yield "/events/{slug}/dashboard", made.texts
+    yield "/events/{slug}/exports", []
+    yield "/events/{slug}/rosters", made.texts
+    for i, text in enumerate(made.texts):
+        shown = [text, made.names[i], made.emails[i]]
+        yield f"/events/{{slug}}/rosters/agenda{i // 10}/s{i}", shown
+        yield f"/events/{{slug}}/rosters/c{i}/o{i}", shown
+
+
+@pytest.mark.parametrize("pages", [organiser_pages, staff_pages])
+def test_console_pages_show_every_text_escaped(world, pages):
+    for made, benign in world.pairs:
+        for path, shown in pages(made):
+            responses = [world.organiser.get(path.format(slug=m.slug)) for m in (made, benign)]
+            assert [r.status_code for r in responses] == [200, 200], path
+            page, baseline = (r.get_data(as_text=True) for r in responses)
+            check_html(page, baseline, shown, path.format(slug=made.slug))
+            if made is world.pairs[0][0] and "{slug}/schema/sections/" not in path:
+                hx = world.organiser.get(path.format(slug=made.slug), headers=HX)
+                hx_baseline = world.organiser.get(path.format(slug=benign.slug), headers=HX)
+                check_html(hx.get_data(as_text=True), hx_baseline.get_data(as_text=True), [], path)
+
+
+def test_schema_json_and_raw_editor_give_the_document_back(world):
+    for made, _benign in world.pairs:
+        draft = events.draft(events.get_event(world.db, made.slug))
+        download = world.organiser.get(f"/events/{made.slug}/schema.json")
+        assert json.loads(download.data) == draft
+        raw = world.organiser.get(f"/events/{made.slug}/schema/raw").get_data(as_text=True)
+        area = re.search(r"<textarea[^>]*>(.*?)</textarea>", raw, re.S)
+        assert area and json.loads(html.unescape(area.group(1))) == draft
+        assert "<script>" not in area.group(1)
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+
+def download(world: World, made: Event, fmt: str) -> bytes:
+    """An export as staff download it from the web."""
+    response = world.organiser.get(f"/events/{made.slug}/exports/{fmt}")
+    assert response.status_code == 200, (fmt, response.status_code)
+    disposition = response.headers["Content-Disposition"]
+    assert re.fullmatch(rf'attachment; filename="{made.slug}-{fmt}\.[a-z]+"', disposition)
+    return response.data
+
+
+def csv_rows(data: bytes) -> list[dict[str, str]]:
+    """CSV export rows read back with the csv module."""
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_csv_exports_defuse_formulas_and_keep_text_intact(world):
+    for made, _benign in world.pairs:
+        wide = {row["email"]: row for row in csv_rows(download(world, made, "csv-wide"))}
+        main = wide.pop(made.main["email"])
+        for i, text in enumerate(made.texts):
+            assert main[f"c{i}/o{i}/q"] == inert(text), i
+            assert main[f"prefs/t{i}"] == inert(text), i
+            assert main[f"agenda{i // 10}/s{i}"] == f"fm{i}"
+        for i, (name, email) in enumerate(zip(made.names, made.emails, strict=True)):
+            row = wide.pop(inert(email))
+            assert (row["name"], row[f"c{i}/o{i}/q"]) == (inert(name), inert(name)), i
+        assert wide == {}
+
+        long = csv_rows(download(world, made, "csv-long"))
+        answers = {(r["email"], r["section"], r["option"], r["field"]): r["value"] for r in long}
+        for i, text in enumerate(made.texts):
+            assert answers[(made.main["email"], f"c{i}", f"o{i}", "q")] == inert(text), i
+            assert answers[(made.main["email"], "prefs", "", f"t{i}")] == inert(text), i
+            person = (inert(made.emails[i]), f"c{i}", f"o{i}", "q")
+            assert answers[person] == inert(made.names[i]), i
+        assert {r["name"] for r in long} == {"Main Attendee", *map(inert, made.names)}
+
+        roster = csv_rows(download(world, made, "roster"))
+        for i, text in enumerate(made.texts):
+            for section, option in ((f"agenda{i // 10}", f"s{i}"), (f"c{i}", f"o{i}")):
+                lines = [r for r in roster if (r["section"], r["session"]) == (section, option)]
+                assert {r["session_title"] for r in lines} == {inert(text)}, i
+                assert sorted(r["name"] for r in lines) == sorted(
+                    ["Main Attendee", inert(made.names[i])]
+                ), i
+
+        channels = csv_rows(download(world, made, "channels"))
+        for i, text in enumerate(made.texts):
+            lines = {
+                r["name"]: r for r in channels if (r["section"], r["option"]) == (f"c{i}", f"o{i}")
+            }
+            assert {r["option_title"] for r in lines.values()} == {inert(text)}, i
+            assert lines["Main Attendee"][f"o{i}/q"] == inert(text), i
+            assert lines[inert(made.names[i])][f"o{i}/q"] == inert(made.names[i]), i
+
+
+def test_xlsx_export_defuses_formulas_and_keeps_text_intact(world):
+    for made, _benign in world.pairs:
+        book = openpyxl.load_workbook(io.BytesIO(download(world, made, "xlsx")), read_only=True)
+        assert not any(XML_ILLEGAL.search(name) for name in book.sheetnames)
+        sheets = {}
+        for sheet in book.worksheets:
+            header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+            assert header[:3] == ["attendee_id", "name", "email"]
+            for row in rows:
+                # Read-only sheets leave out a row's trailing empty cells.
+                cells = dict(zip(header, row, strict=False))
+                sheets.setdefault(cells["email"], {}).update(cells)
+        main = sheets.pop(made.main["email"])
+        for i, text in enumerate(made.texts):
+            assert main[f"c{i}/o{i}/q"] == xlsx_text(text), i
+            assert main[f"prefs/t{i}"] == xlsx_text(text), i
+        for i, (name, email) in enumerate(zip(made.names, made.emails, strict=True)):
+            row = sheets.pop(xlsx_text(email))
+            assert (row["name"], row[f"c{i}/o{i}/q"]) == (xlsx_text(name), xlsx_text(name)), i
+        assert sheets == {}
+
+
+def test_json_export_is_exact(world):
+    for made, _benign in world.pairs:
+        found = {d["attendee"]["email"]: d for d in json.loads(download(world, made, "json"))}
+        assert found.pop(made.main["email"])["design"] == made.design
+        for i, (name, email) in enumerate(zip(made.names, made.emails, strict=True)):
+            entry = found.pop(email)
+            assert entry["attendee"]["name"] == name
+            assert entry["design"][f"c{i}"] == {f"o{i}": {"q": name}}
+        assert found == {}
+
+
+def test_ics_zip_export_holds_exact_calendars_under_safe_names(world):
+    for made, _benign in world.pairs:
+        archive = zipfile.ZipFile(io.BytesIO(download(world, made, "ics-zip")))
+        names = archive.namelist()
+        assert len(names) == len(made.names) + 1
+        assert all(re.fullmatch(r"[0-9]{7}-[a-z0-9-]{1,40}\.ics", n) for n in names), names
+        mine = f"{made.main['id']:07d}-main-attendee.ics"
+        check_calendar(archive.read(mine), made, range(len(made.texts)))
+        for name in names:
+            assert icalendar.Calendar.from_ical(archive.read(name)).walk("VEVENT")
