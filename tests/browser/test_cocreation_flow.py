@@ -9,7 +9,7 @@ import pytest
 from conftest import PASSWORD, example_schema
 from playwright.sync_api import expect
 
-from configurator import accounts, attendees, designs, events
+from configurator import accounts, attendees, designs, events, proposals
 
 CONTEXT = {"viewport": {"width": 1300, "height": 1000}}
 
@@ -42,8 +42,8 @@ class Person:
         self.page.on("console", self._console)
 
     def _console(self, message: Any) -> None:
-        # Chromium asks for /favicon.ico on its own; the app has none, and that is not our page's error.
-        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+        # base.html declares an empty data: icon, so not even /favicon.ico may fail.
+        if message.type == "error":
             self.errors.append(f"{message.text} {message.location}")
 
     def goto(self, path: str) -> None:
@@ -122,22 +122,39 @@ def test_a_near_duplicate_becomes_support_then_a_scheduled_session(browser, live
     session = events.compiled(db, event["id"]).options[("agenda", f"proposal-{pid}")]
     assert (session.title, session.capacity) == ("Repair café for bicycles", 20)
 
-    # Ben sees it marked as one he asked for, and adds it in one click.
-    ben.goto(f"/e/{slug}/my-input")
+    # The dashboard, reached from the event menu, shows the proposal funnel.
+    page.locator("nav.event-nav").get_by_role("link", name="Dashboard", exact=True).click()
+    funnel = page.locator(".proposal-funnel")
+    for step, count in (
+        ("Proposed", "1"),
+        ("Supported by someone", "1"),
+        ("Accepted", "1"),
+        ("Scheduled (in the published programme)", "1"),
+    ):
+        expect(funnel.locator(f"dt:text-is('{step}') + dd")).to_have_text(count)
+
+    # Ben's designer marks it as one he asked for; he adds it there in one click.
+    ben.goto(f"/e/{slug}/design?day={day}")
     page = ben.page
-    asked = page.locator(f"#asked-{pid}")
-    expect(asked).to_contain_text("You asked for this")
-    expect(asked).to_contain_text("Repair café for bicycles")
-    expect(asked).to_contain_text("(20 seats)")
-    asked.get_by_role("button", name=re.compile("^Add to my design")).click()
-    expect(asked).to_contain_text("Added “Repair café for bicycles” to your design.")
+    card = page.locator(f"#s-agenda--proposal-{pid}")
+    expect(card).to_contain_text("Repair café for bicycles")
+    expect(card.locator(".asked-for")).to_have_text("★ You asked for this")
+    card.get_by_role("button", name=re.compile("^Add it to my agenda")).click()
+    expect(card).to_contain_text("In your agenda")
+    expect(card.locator(".asked-for")).to_be_visible()
+    expect(card.get_by_role("button", name=re.compile("^Add it to my agenda"))).to_have_count(0)
     design = designs.get_design(db, ben_id)
     assert design["document"]["agenda"] == {f"proposal-{pid}": {"format": "in_person"}}
-    ben.goto(f"/e/{slug}/my-input")
-    expect(page.locator(f"#asked-{pid}")).to_contain_text("It is in your design.")
+    # His own input page, reached from the menu, says so too.
+    page.get_by_role("link", name="My input", exact=True).click()
+    asked = page.locator(f"#asked-{pid}")
+    expect(asked).to_contain_text("You asked for this")
+    expect(asked).to_contain_text("(20 seats)")
+    expect(asked).to_contain_text("It is in your design.")
 
-    # Ana's page shows it accepted, scheduled, with the reason.
-    ana.goto(f"/e/{slug}/my-input")
+    # Ana's page, reached from her menu, shows it accepted, scheduled, with the reason.
+    ana.goto(f"/e/{slug}/design")
+    ana.page.get_by_role("link", name="My input", exact=True).click()
     mine = ana.page.locator(f"#outcome-{pid}")
     expect(mine).to_contain_text("Accepted")
     expect(mine).to_contain_text("Scheduled")
@@ -180,3 +197,32 @@ def test_without_javascript_the_check_step_offers_support(browser, live_server, 
     for person in (ana, ben):
         assert person.errors == []
         person.context.close()
+
+
+def test_without_javascript_a_supporter_adds_the_session_from_the_designer_in_one_click(
+    browser, live_server, db, event
+):
+    slug = event["slug"]
+    ben = Person(browser, live_server.url, javascript=False)
+    ana_id = attendees.invite(db, event["id"], "Ana Lima", "ana@example.org").attendee["id"]
+    ben_id = ben.invited(db, event, "Ben Okafor")
+    draft = proposals.clean(proposals.settings_for(db, event["id"]), "Seed swap", "", None, "")
+    pid = proposals.propose(db, event["id"], ana_id, draft)
+    proposals.support(db, event["id"], pid, ben_id)
+    day = event_day(db, slug)
+    placement = proposals.Placement(
+        "agenda", f"{day}T16:00:00+01:00", f"{day}T16:45:00+01:00", "garden", 20
+    )
+    proposals.accept(db, event["id"], pid, "Yes", placement)
+    events.publish(db, slug)
+
+    ben.goto(f"/e/{slug}/design?day={day}")
+    page = ben.page
+    card = page.locator(f"#s-agenda--proposal-{pid}")
+    expect(card.locator(".asked-for")).to_have_text("★ You asked for this")
+    card.get_by_role("button", name=re.compile("^Add it to my agenda")).click()
+    expect(page.locator(f"#s-agenda--proposal-{pid}")).to_contain_text("In your agenda")
+    design = designs.get_design(db, ben_id)
+    assert design["document"]["agenda"] == {f"proposal-{pid}": {"format": "in_person"}}
+    assert ben.errors == []
+    ben.context.close()
