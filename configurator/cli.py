@@ -357,6 +357,40 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     )
 
 
+@cli.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.pass_context
+@handles_errors
+def backup_command(ctx: click.Context, target: str) -> None:
+    """Copy the database to TARGET, consistently, while the server keeps taking writes."""
+    from . import backup
+
+    counts = backup.backup(ctx.obj["db_path"], target)
+    click.echo(f"Backed up to {target}: " + _counted(counts))
+
+
+@cli.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+@click.pass_context
+@handles_errors
+def restore_command(ctx: click.Context, source: str, yes: bool) -> None:
+    """Replace the database with the backup SOURCE (checked before anything is replaced)."""
+    from . import backup
+
+    backup.verify(source)
+    if not yes:
+        click.confirm(
+            f"Replace everything in {ctx.obj['db_path']} with {source}?", abort=True, err=True
+        )
+    counts = backup.restore(source, ctx.obj["db_path"])
+    click.echo(f"Restored {ctx.obj['db_path']} from {source}: " + _counted(counts))
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{table} {count:,}" for table, count in counts.items()) + "."
+
+
 @cli.command("export")
 @click.argument("slug")
 @click.option(

@@ -174,3 +174,31 @@ def test_import_31c3_then_reimport_changes_nothing(run, schema_file):
     assert connect(run.db_path).execute("SELECT draft FROM events").fetchone()[0] == draft
     result = run("publish", "commons-camp")
     assert result.exit_code == 0, result.output
+
+
+def test_backup_then_restore_brings_back_what_was_there(run, schema_file, tmp_path):
+    assert run("event", "create", str(schema_file)).exit_code == 0
+    run("publish", "commons-camp")
+    run("invite", "commons-camp", "--email", "ana@example.org", "--name", "Ana")
+    copy = tmp_path / "backups" / "camp.db"
+    result = run("backup", str(copy))
+    assert result.exit_code == 0, result.output
+    assert "events 1, attendees 1" in result.output
+    assert run("backup", str(copy)).exit_code == 2  # never overwrites
+    run("invite", "commons-camp", "--email", "bo@example.org", "--name", "Bo")
+    assert count(run.db_path, "attendees") == 2
+    assert run("restore", str(copy), input="n\n").exit_code == 1  # asked, and said no
+    assert count(run.db_path, "attendees") == 2
+    result = run("restore", str(copy), "--yes")
+    assert result.exit_code == 0, result.output
+    assert count(run.db_path, "attendees") == 1
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup_and_changes_nothing(run, tmp_path):
+    run("init")
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database at all")
+    result = run("restore", str(junk), "--yes")
+    assert result.exit_code == 2
+    assert "is not a SQLite database" in result.output
+    assert count(run.db_path, "migrations") > 0
