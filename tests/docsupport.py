@@ -23,6 +23,7 @@ KNOWN = {
     "xml frab",
     "yaml option-schema",
     "sh",
+    "sh bench",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import threading
 
 import pytest
@@ -76,3 +77,22 @@ def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path, db_path):
     bogus.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(backup.BackupFailed):
         backup.restore(bogus, db_path)
+
+
+def test_the_reliability_pages_backup_examples_run(tmp_path, monkeypatch):
+    """docs/reliability.md's console lines run in order, in a scratch folder."""
+    from click.testing import CliRunner
+    from docsupport import ROOT, code_blocks
+
+    from configurator.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    ran = []
+    for _info, body in code_blocks(ROOT / "docs" / "reliability.md", "console"):
+        for line in body.splitlines():
+            args = shlex.split(line.removeprefix("$ configurator "))
+            result = CliRunner().invoke(cli, ["--db", str(tmp_path / "live.db"), *args])
+            assert result.exit_code == 0, f"{line}\n{result.output}"
+            ran.append(args[0])
+    assert ran == ["init", "backup", "restore"]
+    assert backup.verify(tmp_path / "backups" / "camp-before-publish.db")["events"] == 0

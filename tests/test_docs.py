@@ -110,3 +110,22 @@ def test_readme_commands_run(tmp_path, monkeypatch):
             assert result.exit_code == 0, f"{line}\n{result.output}"
             ran += 1
     assert ran >= 4
+
+
+@pytest.mark.parametrize("page", ["benchmarks.md", "reliability.md"])
+def test_bench_commands_name_real_scripts_and_options(page):
+    """Each documented bench command runs a script in bench/ with options that script takes."""
+    commands = [
+        shlex.split(line)
+        for _info, body in code_blocks(ROOT / "docs" / page, "sh bench")
+        for line in body.splitlines()
+        if line.strip()
+    ]
+    assert commands, f"docs/{page} documents no bench command"
+    for words in commands:
+        python = words.index(".venv/bin/python")
+        script = ROOT / words[python + 1]
+        assert script.parent.name == "bench" and script.is_file(), words
+        source = script.read_text()
+        for option in (w.split("=")[0] for w in words[python + 2 :] if w.startswith("--")):
+            assert f'"{option}"' in source, f"{script.name} takes no {option}"
