@@ -259,6 +259,8 @@ class CompiledSchema:
                 message = "choose how you will attend"
             else:
                 message = f"{name} is required"
+            if not parts:  # a whole section missing: name it, as for anything inside one
+                where = name
             parts = [*parts, missing]
         elif keyword == "minProperties":
             count = schema["minProperties"]

@@ -136,8 +136,8 @@ def test_a_minimum_of_one_says_option_not_options():
 
 def test_missing_required_sections_are_named_by_title():
     assert errors(online("opening", "maps", "closing"), complete=True) == [
-        "/channels |  | How we reach you during the day needs an answer",
-        "/preferences |  | Preferences needs an answer",
+        "/channels | How we reach you during the day | How we reach you during the day needs an answer",
+        "/preferences | Preferences | Preferences needs an answer",
     ]
 
 
