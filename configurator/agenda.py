@@ -456,7 +456,9 @@ def calendar(
     cal.add("prodid", "-//configurator//attendee agenda//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", f"{schema.event['title']}: my agenda")
+    # An X- property is written verbatim unless typed: a line break in the title would end the
+    # content line (or make icalendar refuse the whole calendar).
+    cal.add("x-wr-calname", icalendar.vText(f"{schema.event['title']}: my agenda"))
     cal.add("x-wr-timezone", schema.event["timezone"])
     zone = schema.zone
     for entry in entries(schema, document):

@@ -26,7 +26,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 
-from configurator import accounts, attendees, create_app, designs, events
+from configurator import accounts, attendees, create_app, designs, events, proposals
 from configurator.agenda import plain_text
 from configurator.db import close_thread_connections, connect
 from configurator.errors import BadRequest
@@ -84,6 +84,11 @@ def ical_text(value: str) -> str:
     return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def unescape_ical(value: str) -> str:
+    """An X- property's TEXT as calendar apps read it (icalendar leaves X- values escaped)."""
+    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m[1] in "nN" else m[1], value)
+
+
 def email_for(i: int, payload: str) -> str:
     """A valid (and still hostile) email address made of the payload."""
     return re.sub(r"[\s@]", "", payload)[:150] + f"+{i}@example.org"
@@ -109,13 +114,20 @@ class Elements(HTMLParser):
     handle_startendtag = handle_starttag
 
 
-def check_html(page: str, baseline: str, shown: Iterable[str], where: str) -> None:
-    """The page has no element or attribute its benign twin lacks, and shows every text escaped."""
+def check_html(
+    page: str, baseline: str, shown: Iterable[str], where: str, same_shape: bool = True
+) -> None:
+    """The page has no element or attribute its benign twin lacks, and shows every text escaped.
+
+    Pages of the same shape have no more elements of any kind than their twin; a page whose
+    content depends on the text (similar proposals) only uses no tag and attribute it lacks.
+    """
     found, benign = Elements(page), Elements(baseline)
     assert set(found.scripts) <= set(APP_SCRIPTS) and None not in found.scripts, where
-    assert found.scripts == benign.scripts, where
+    assert found.scripts == benign.scripts or not same_shape, where
     for tag, count in found.tags.items():
-        assert count <= benign.tags[tag], (where, tag, count, benign.tags[tag])
+        limit = benign.tags[tag] if same_shape else benign.tags[tag] and count
+        assert count <= limit, (where, tag, count, benign.tags[tag])
         extra = found.attributes[tag] - benign.attributes.get(tag, set())
         assert not extra, (where, tag, extra)
     for text in shown:
@@ -254,6 +266,7 @@ class World:
     app: Flask
     db: sqlite_utils.Database
     organiser: FlaskClient
+    owner: int
     pairs: list[tuple[Event, Event]]
     rejected_names: list[str]
 
@@ -332,7 +345,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 ),
             )
         )
-    world = World(app, db, organiser, pairs, rejected)
+    world = World(app, db, organiser, owner, pairs, rejected)
     for hostile, benign in pairs:
         for made in (hostile, benign):
             saved = put_design(made, main_design(made.texts))
@@ -458,7 +471,7 @@ VEVENT_PROPERTIES = {
 def check_calendar(data: bytes, made: Event, picked: Iterable[int]) -> None:
     """The calendar parses to exactly the picked sessions, each text exact as a property value."""
     calendar = icalendar.Calendar.from_ical(data)
-    assert str(calendar["X-WR-CALNAME"]) == "Injection camp: my agenda"
+    assert calendar["X-WR-CALNAME"].to_ical() == b"Injection camp: my agenda"
     assert {c.name for c in calendar.subcomponents} <= {"VEVENT", "VTIMEZONE"}
     found = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
     want = {f"{made.main['id']}-agenda{i // 10}-s{i}@configurator": i for i in picked}
@@ -671,3 +684,262 @@ def test_ics_zip_export_holds_exact_calendars_under_safe_names(world):
         check_calendar(archive.read(mine), made, range(len(made.texts)))
         for name in names:
             assert icalendar.Calendar.from_ical(archive.read(name)).walk("VEVENT")
+
+
+# --- co-creation: proposals and the organiser's answers ------------------------------------------
+
+
+def twin_text(text: str) -> str:
+    """A benign text that passes and fails the same checks: same length, spaces and commas."""
+    return re.sub(r"[^\s,]", "x", text)
+
+
+@dataclass
+class Proposing:
+    """An event taking proposals: authors with their browsers, proposals and what was stored."""
+
+    slug: str
+    event: dict[str, Any]
+    texts: list[str]
+    names: list[str]
+    authors: list[tuple[dict[str, Any], FlaskClient, str]] = field(default_factory=list)
+    pids: list[int] = field(default_factory=list)
+    drafts: list[proposals.Draft] = field(default_factory=list)
+    hidden: list[int] = field(default_factory=list)
+    refusals: list[tuple[int, str]] = field(default_factory=list)
+
+
+def proposing(world: World, slug: str, texts: list[str], names: list[str]) -> Proposing:
+    """Every text proposed through the web form, answered and hidden through the console."""
+    db, app = world.db, world.app
+    doc = example_schema()
+    doc["event"]["slug"] = slug
+    doc["proposals"] = {
+        "enabled": True,
+        "title": "Propose a session",
+        "max_per_attendee": 100,
+        "supports_per_attendee": 100,
+        "formats": ["talk"],
+    }
+    events.create_event(db, doc, world.owner)
+    events.publish(db, slug)
+    made = Proposing(slug, events.get_event(db, slug), texts, names)
+    settings = proposals.settings_for(db, made.event["id"])
+    count = "SELECT count(*) FROM proposals WHERE event_id = ?"
+    for i, (text, name) in enumerate(zip(texts, names, strict=True)):
+        invitation = attendees.invite(db, made.event["id"], name, f"author{i}@example.org")
+        client = app.test_client()
+        assert client.get(f"/a/{invitation.token}").status_code == 303
+        token = csrf_from(client.get(f"/e/{slug}/my-input").get_data(as_text=True))
+        made.authors.append((invitation.attendee, client, token))
+        form = {"csrf_token": token, "title": text, "description": text, "tags": text}
+        form["format"] = "talk"
+        try:
+            proposals.clean(settings, text, text, "talk", text)
+        except BadRequest:
+            before = db.execute(count, [made.event["id"]]).fetchone()[0]
+            refused = client.post(f"/e/{slug}/proposals", data=form)
+            assert refused.status_code == 422, i
+            assert db.execute(count, [made.event["id"]]).fetchone()[0] == before
+            made.refusals.append((i, refused.get_data(as_text=True)))
+            title = " ".join(text.split())
+            form["title"] = text if 3 <= len(title) <= 200 else (text + " talk")[:200]
+            form["tags"] = text if len(text) <= 40 and text.count(",") < 5 else ""
+        draft = proposals.clean(settings, form["title"], text, "talk", form["tags"])
+        posted = client.post(f"/e/{slug}/proposals", data=form)
+        assert posted.status_code == 303, (i, posted.get_data(as_text=True)[:500])
+        made.pids.append(int(posted.headers["Location"].rsplit("/", 1)[1]))
+        made.drafts.append(draft)
+    console = csrf_from(world.organiser.get(f"/events/{slug}/proposals").get_data(as_text=True))
+    review = f"/events/{slug}/proposals"
+    hider = attendees.invite(db, made.event["id"], "Hidden Author", "hidden@example.org")
+    for i, (text, pid) in enumerate(zip(texts, made.pids, strict=True)):
+        supporter = made.authors[(i + 1) % len(texts)][0]
+        proposals.support(db, made.event["id"], pid, supporter["id"])
+        answered = world.organiser.post(
+            f"{review}/{pid}/answer",
+            data={"csrf_token": console, "status": "under_consideration", "reason": text},
+        )
+        assert answered.status_code == 303, (i, answered.status_code)
+        hidden = proposals.propose(
+            db,
+            made.event["id"],
+            hider.attendee["id"],
+            proposals.Draft(f"Hidden proposal {i}", "", None, []),
+        )
+        made.hidden.append(hidden)
+        hid = world.organiser.post(
+            f"{review}/{hidden}/hide", data={"csrf_token": console, "reason": text}
+        )
+        assert hid.status_code == 303, (i, hid.status_code)
+    world.organiser.get(f"/events/{slug}/proposals")  # shows (and so clears) the flashes
+    return made
+
+
+@pytest.fixture(scope="module")
+def cocreation(world: World) -> tuple[Proposing, Proposing]:
+    names = [name for hostile, _benign in world.pairs for name in hostile.names]
+    return (
+        proposing(world, "propose-hostile", PAYLOADS, names),
+        proposing(
+            world,
+            "propose-benign",
+            [twin_text(t) for t in PAYLOADS],
+            [f"Plain name {i}" for i in range(len(PAYLOADS))],
+        ),
+    )
+
+
+def test_proposals_keep_cleaned_text_and_reasons(world, cocreation):
+    made, _benign = cocreation
+    assert len(made.refusals) >= 5
+    for i, (pid, draft) in enumerate(zip(made.pids, made.drafts, strict=True)):
+        stored = proposals.get_proposal(world.db, made.event["id"], pid)
+        assert (stored["title"], stored["description"], stored["tags"]) == (
+            draft.title,
+            draft.description,
+            draft.tags,
+        ), i
+        assert stored["answer_reason"] == PAYLOADS[i].strip().replace("\r\n", "\n"), i
+
+
+def test_refused_proposals_show_what_was_typed_escaped(cocreation):
+    made, benign = cocreation
+    twins = dict(benign.refusals)
+    assert sorted(twins) == [i for i, _page in made.refusals]
+    for i, page in made.refusals:
+        check_html(page, twins[i], [], f"refused proposal {i}")
+        typed = str(escape(PAYLOADS[i]))
+        assert typed in page or str(escape(PAYLOADS[i].strip())) in page, i
+
+
+def test_proposal_pages_show_every_text_escaped(world, cocreation):
+    made, benign = cocreation
+    reader, twin_reader = made.authors[0][1], benign.authors[0][1]
+
+    def both(path: str, client: FlaskClient, twin: FlaskClient, **kw: Any) -> tuple[str, str]:
+        i = kw.pop("i", 0)
+        pages = [
+            client.get(path.format(slug=made.slug, pid=made.pids[i]), **kw),
+            twin.get(path.format(slug=benign.slug, pid=benign.pids[i]), **kw),
+        ]
+        assert [p.status_code for p in pages] == [200, 200], path
+        return pages[0].get_data(as_text=True), pages[1].get_data(as_text=True)
+
+    page, baseline = both("/e/{slug}/proposals", reader, twin_reader)
+    check_html(page, baseline, [d.title for d in made.drafts], "proposals list")
+    # Which proposals are similar depends on the words: the benign list shows every kind of card.
+    every_card = baseline
+    for i, draft in enumerate(made.drafts):
+        reason = PAYLOADS[i].strip().replace("\r\n", "\n")
+        author, twin = made.authors[i][1], benign.authors[i][1]
+        shown = [draft.title, draft.description, *draft.tags, reason]
+        page, baseline = both("/e/{slug}/proposals/{pid}", author, twin, i=i)
+        check_html(page, baseline, shown, f"proposal {i}")
+        page, baseline = both("/e/{slug}/my-input", author, twin)
+        check_html(page, baseline, [draft.title, reason], f"my input {i}")
+        similar = author.get(
+            f"/e/{made.slug}/proposals/similar",
+            query_string={"title": PAYLOADS[i], "description": PAYLOADS[i - 1]},
+            headers=HX,
+        )
+        assert similar.status_code == 200
+        check_html(similar.get_data(as_text=True), every_card, [], f"similar {i}", False)
+    page, baseline = both("/events/{slug}/proposals", world.organiser, world.organiser)
+    hidden_reasons = [t.strip().replace("\r\n", "\n") for t in PAYLOADS]
+    shown = [d.title for d in made.drafts] + made.names + hidden_reasons
+    check_html(page, baseline, shown, "review")
+
+
+def test_proposal_exports_and_api_are_defused_or_exact(world, cocreation):
+    made, _benign = cocreation
+    base = f"/events/{made.slug}/proposals/export"
+    rows = list(
+        csv.DictReader(
+            io.StringIO(world.organiser.get(base + ".csv").get_data(as_text=True), newline="")
+        )
+    )
+    document = json.loads(world.organiser.get(base + ".json").data)
+    token = accounts.create_api_token(world.db, world.owner, "injection")
+    api = world.app.test_client().get(
+        f"/api/v1/events/{made.slug}/proposals", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert api.status_code == 200 and json.loads(api.data) == document
+    by_id = {int(r["id"]): r for r in rows}
+    exact = {p["id"]: p for p in document["proposals"]}
+    assert sorted(by_id) == sorted(exact) == sorted(made.pids)
+    for i, (pid, draft) in enumerate(zip(made.pids, made.drafts, strict=True)):
+        reason = PAYLOADS[i].strip().replace("\r\n", "\n")
+        supporter = made.names[(i + 1) % len(made.names)]
+        row, entry = by_id[pid], exact[pid]
+        assert (row["title"], row["description"], row["reason"]) == (
+            inert(draft.title),
+            inert(draft.description),
+            inert(reason),
+        ), i
+        assert row["tags"] == inert("; ".join(draft.tags))
+        assert (row["author"], row["supporters"]) == (inert(made.names[i]), inert(supporter)), i
+        assert (entry["title"], entry["description"], entry["tags"], entry["reason"]) == (
+            draft.title,
+            draft.description,
+            draft.tags,
+            reason,
+        ), i
+        assert (entry["author"], entry["supporters"]) == (made.names[i], [supporter]), i
+
+
+# --- texts an event has once: its title and description, the budget's and proposals' titles ------
+
+
+def single_event(world: World, slug: str, text: str) -> tuple[FlaskClient, str]:
+    """An event whose title, description, budget title and proposals title are all the text."""
+    doc = example_schema()
+    doc["event"].update(slug=slug, title=text, description=text)
+    doc["budget"]["title"] = text
+    doc["proposals"] = {"enabled": True, "title": text}
+    events.create_event(world.db, doc, world.owner)
+    events.publish(world.db, slug)
+    event = events.get_event(world.db, slug)
+    invitation = attendees.invite(world.db, event["id"], "Ana", f"ana@{slug}.example.org")
+    client = world.app.test_client()
+    assert client.get(f"/a/{invitation.token}").status_code == 303
+    return client, invitation.feed_token
+
+
+EVENT_PAGES = [
+    ("attendee", "/e/{slug}/design"),
+    ("attendee", "/e/{slug}/agenda"),
+    ("attendee", "/e/{slug}/proposals"),
+    ("visitor", "/e/{slug}/register"),
+    ("organiser", "/events/{slug}"),
+    ("organiser", "/events/{slug}/schema"),
+    ("organiser", "/events/{slug}/dashboard"),
+]
+
+
+def test_event_wide_texts_are_escaped_everywhere(world):
+    twin, _feed = single_event(world, "plain-event", "Plain event text")
+    visitor = world.app.test_client()
+    clients = {"organiser": world.organiser, "visitor": visitor}
+    baselines = {
+        path: {"attendee": twin, **clients}[who].get(path.format(slug="plain-event"))
+        for who, path in EVENT_PAGES
+    }
+    for i, text in enumerate(PAYLOADS):
+        slug = f"event-{i}"
+        client, feed = single_event(world, slug, text)
+        # Every text through every attendee page, and one of the console pages in turn.
+        console = [page for page in EVENT_PAGES if page[0] == "organiser"]
+        pages = [page for page in EVENT_PAGES if page[0] != "organiser"]
+        for who, path in [*pages, console[i % len(console)]]:
+            response = {"attendee": client, **clients}[who].get(path.format(slug=slug))
+            assert response.status_code == 200, (i, path)
+            baseline = baselines[path].get_data(as_text=True)
+            check_html(response.get_data(as_text=True), baseline, [text], f"{path} {i}")
+        calendar = icalendar.Calendar.from_ical(visitor.get(f"/feed/{feed}.ics").data)
+        calname = unescape_ical(calendar["X-WR-CALNAME"].to_ical().decode())
+        assert calname == ical_text(f"{text}: my agenda"), i
+        design_schema = json.loads(visitor.get(f"/api/v1/events/{slug}/design-schema").data)
+        assert design_schema["title"] == f"A design for {text}", i
+    listing = world.organiser.get("/events").get_data(as_text=True)
+    check_html(listing, listing, PAYLOADS, "events list")
