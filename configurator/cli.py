@@ -17,7 +17,7 @@ from typing import Any
 import click
 import sqlite_utils
 
-from . import PROJECT_ROOT, accounts, attendees, designs, events, optionschema
+from . import PROJECT_ROOT, accounts, attendees, designs, events, optionschema, proposals
 from .db import connect, write
 from .errors import ConfiguratorError
 
@@ -273,6 +273,15 @@ def demo(ctx: click.Context, reset: bool, base_url: str) -> None:
             Path(str(path) + suffix).unlink(missing_ok=True)
     db = open_db(ctx)
     doc = demo_schema(date.today())
+    # The demo shows co-creation too: attendees propose sessions and support each other's.
+    doc["proposals"] = {
+        "enabled": True,
+        "title": "Propose a session",
+        "max_per_attendee": 3,
+        "supports_per_attendee": 5,
+        "threshold": 2,
+        "formats": ["in_person", "online"],
+    }
     slug = doc["event"]["slug"]
     if db.execute("SELECT 1 FROM events WHERE slug = ?", [slug]).fetchone():
         raise ConfiguratorError(f"The demo event {slug!r} already exists; use --reset.")
@@ -299,6 +308,16 @@ def demo(ctx: click.Context, reset: bool, base_url: str) -> None:
         "preferences": {"diet": "vegetarian"},
     }
     designs.save_design(db, links[3].attendee, seed, confirm=True)
+    settings = proposals.settings_for(db, created["id"])
+    idea = proposals.clean(
+        settings,
+        "Bike repair for beginners",
+        "Bring a bike with a flat tyre or squeaky brakes; we fix them together.",
+        "in_person",
+        "making, bikes",
+    )
+    proposed = proposals.propose(db, created["id"], links[1].attendee["id"], idea)
+    proposals.support(db, created["id"], proposed, links[2].attendee["id"])
     base = base_url.rstrip("/")
     click.echo(f"Demo event: {doc['event']['title']} ({slug}), version 1 published.")
     click.echo(f"Database: {path}")

@@ -134,6 +134,11 @@ def test_demo_prints_login_and_links(run):
     assert "organiser@example.org" in result.output
     links = [line.split()[-1] for line in result.output.splitlines() if "/a/" in line]
     assert len(links) == 4
+    # Co-creation is on in the demo, with one proposal already supported.
+    db = connect(run.db_path)
+    row = db.execute("SELECT title, status FROM proposals").fetchone()
+    assert tuple(row) == ("Bike repair for beginners", "open")
+    assert count(run.db_path, "supports") == 1
     result = run("demo")
     assert result.exit_code == 2  # already there, and nothing is duplicated
     assert count(run.db_path, "events") == 1
