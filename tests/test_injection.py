@@ -25,9 +25,11 @@ from conftest import PASSWORD, csrf_from, example_schema
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
+from werkzeug.datastructures import MultiDict
 
 from configurator import accounts, attendees, create_app, designs, events, proposals
 from configurator.agenda import plain_text
+from configurator.compiler import TEXT_FORMATS
 from configurator.db import close_thread_connections, connect
 from configurator.errors import BadRequest
 
@@ -664,8 +666,15 @@ def test_xlsx_export_defuses_formulas_and_keeps_text_intact(world):
 
 
 def test_json_export_is_exact(world):
+    token = accounts.create_api_token(world.db, world.owner, "exports")
     for made, _benign in world.pairs:
-        found = {d["attendee"]["email"]: d for d in json.loads(download(world, made, "json"))}
+        data = download(world, made, "json")
+        api = world.app.test_client().get(
+            f"/api/v1/events/{made.slug}/exports/json",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert api.status_code == 200 and json.loads(api.data) == json.loads(data)
+        found = {d["attendee"]["email"]: d for d in json.loads(data)}
         assert found.pop(made.main["email"])["design"] == made.design
         for i, (name, email) in enumerate(zip(made.names, made.emails, strict=True)):
             entry = found.pop(email)
@@ -917,8 +926,15 @@ EVENT_PAGES = [
 ]
 
 
-def test_event_wide_texts_are_escaped_everywhere(world):
-    twin, _feed = single_event(world, "plain-event", "Plain event text")
+@pytest.fixture(scope="module")
+def one_text_events(world: World) -> list[tuple[FlaskClient, str]]:
+    """An event per text (`event-<i>`), and its benign twin `plain-event` last."""
+    made = [single_event(world, f"event-{i}", text) for i, text in enumerate(PAYLOADS)]
+    return [*made, single_event(world, "plain-event", "Plain event text")]
+
+
+def test_event_wide_texts_are_escaped_everywhere(world, one_text_events):
+    twin, _feed = one_text_events[-1]
     visitor = world.app.test_client()
     clients = {"organiser": world.organiser, "visitor": visitor}
     baselines = {
@@ -927,7 +943,7 @@ def test_event_wide_texts_are_escaped_everywhere(world):
     }
     for i, text in enumerate(PAYLOADS):
         slug = f"event-{i}"
-        client, feed = single_event(world, slug, text)
+        client, feed = one_text_events[i]
         # Every text through every attendee page, and one of the console pages in turn.
         console = [page for page in EVENT_PAGES if page[0] == "organiser"]
         pages = [page for page in EVENT_PAGES if page[0] != "organiser"]
@@ -943,3 +959,208 @@ def test_event_wide_texts_are_escaped_everywhere(world):
         assert design_schema["title"] == f"A design for {text}", i
     listing = world.organiser.get("/events").get_data(as_text=True)
     check_html(listing, listing, PAYLOADS, "events list")
+
+
+# --- what a field refuses is refused cleanly -----------------------------------------------------
+
+
+def test_phone_and_handle_answers_refuse_payloads_and_store_nothing(world):
+    hostile, benign = world.pairs[0]
+    phone, handle = (re.compile(TEXT_FORMATS[f][0]) for f in ("phone", "handle"))
+    token = csrf_from(hostile.main_client.get(f"/e/{hostile.slug}/design").get_data(as_text=True))
+    twin_token = csrf_from(
+        benign.main_client.get(f"/e/{benign.slug}/design").get_data(as_text=True)
+    )
+    refused = 0
+    for i, text in enumerate(PAYLOADS):
+        responses = []
+        for made, typed, csrf in ((hostile, text, token), (benign, f"not valid {i}", twin_token)):
+            form = {
+                "csrf_token": csrf,
+                "pick": ["email", "sms", "social"],
+                "seen": ["a/sms/phone", "a/social/handle"],
+                "a/sms/phone": typed,
+                "a/social/handle": typed,
+            }
+            responses.append(
+                made.main_client.post(
+                    f"/e/{made.slug}/design/answers/channels", data=form, headers=HX
+                )
+            )
+        response, twin = responses
+        stored = designs.get_design(world.db, hostile.main["id"])["document"]["channels"]
+        typed = text.strip()
+        if phone.match(typed) and handle.match(typed):
+            assert response.status_code == 200, i
+            assert stored["sms"] == {"phone": typed} and stored["social"] == {"handle": typed}
+            put_design(hostile, hostile.design)
+            continue
+        refused += 1
+        assert response.status_code == 422, (i, response.status_code)
+        assert stored == {"email": {}}, i
+        assert twin.status_code == 422, i
+        page = response.get_data(as_text=True)
+        check_html(page, twin.get_data(as_text=True), [typed], f"refused channels {i}")
+    assert refused >= len(PAYLOADS) - 2
+
+
+def test_names_and_addresses_that_do_not_fit_are_refused(world):
+    assert world.rejected_names
+    for i, text in enumerate(PAYLOADS):
+        for name, email in ((text, text), (text, email_for(i, text))):
+            try:
+                attendees.clean_person(name, email)
+            except BadRequest as error:
+                assert error.status == 400
+                with pytest.raises(BadRequest):
+                    attendees.invite(world.db, world.pairs[0][0].event["id"], name, email)
+    stored = {r["name"] for r in world.db.execute("SELECT name FROM attendees")}
+    assert not stored & set(world.rejected_names)
+    assert not stored & {p for p in PAYLOADS if len(p.strip()) > 200}
+
+
+def test_registration_shows_name_and_address_escaped(world, one_text_events):
+    visitor = world.app.test_client()
+    page = visitor.get("/e/plain-event/register").get_data(as_text=True)
+
+    def register(slug: str, name: str, email: str, i: int) -> Any:
+        return visitor.post(
+            f"/e/{slug}/register",
+            data={"csrf_token": csrf_from(page), "name": name, "email": email},
+            environ_base={"REMOTE_ADDR": f"10.1.{i // 200}.{i % 200}"},
+            follow_redirects=True,
+        )
+
+    done = register("plain-event", "Plain name", "plain-registered@example.org", 1000)
+    refused = register("plain-event", "x" * 201, "plain-refused@example.org", 1001)
+    assert (done.status_code, refused.status_code) == (200, 422)
+    for i, text in enumerate(PAYLOADS):
+        email = email_for(i, text)
+        response = register(f"event-{i}", text, email, i)
+        baseline = done if response.status_code == 200 else refused
+        assert response.status_code == (422 if len(text.strip()) > 200 else 200), i
+        page = response.get_data(as_text=True)
+        check_html(page, baseline.get_data(as_text=True), [email], f"registration {i}")
+
+
+# --- the schema editor's forms -------------------------------------------------------------------
+
+
+class Forms(HTMLParser):
+    """Each form of a page by its action, with the values a browser would send."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: dict[str, list[tuple[str, str]]] = {}
+        self.current: list[tuple[str, str]] | None = None
+        self.textarea: str | None = None
+        self.select: tuple[str, list[tuple[str, bool]]] | None = None
+        self.text: list[str] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.current = self.forms.setdefault(a.get("action", ""), [])
+        elif self.current is None or "name" not in a:
+            if tag == "option" and self.select:
+                self.select[1].append((a.get("value", ""), "selected" in a))
+        elif tag == "input":
+            kind = a.get("type", "text")
+            if kind not in ("submit", "button", "file") and (
+                kind not in ("checkbox", "radio") or "checked" in a
+            ):
+                self.current.append((a["name"], a.get("value", "on" if kind == "checkbox" else "")))
+        elif tag == "textarea":
+            self.textarea, self.text = a["name"], []
+        elif tag == "select":
+            self.select = (a["name"], [])
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea:
+            self.text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea" and self.textarea and self.current is not None:
+            self.current.append((self.textarea, "".join(self.text).removeprefix("\n")))
+            self.textarea = None
+        elif tag == "select" and self.select and self.current is not None:
+            name, choices = self.select
+            chosen = [v for v, on in choices if on] or [v for v, _on in choices[:1]]
+            self.current += [(name, v) for v in chosen]
+            self.select = None
+        elif tag == "form":
+            self.current = None
+
+
+# (editor page, form action, the text fields the form sends, where the text is stored)
+EDITORS = [
+    ("/schema", "/schema/event", ["title", "description"], ("event",)),
+    ("/schema", "/schema/budget", ["title"], ("budget",)),
+    ("/schema/sections/agenda", "/schema/sections/agenda", ["title", "description"], (0,)),
+    (
+        "/schema/sections/channels/options/sms",
+        "/schema/sections/channels/options/sms",
+        ["title", "description"],
+        (1, "options", 1),
+    ),
+    (
+        "/schema/sections/agenda/sessions/opening",
+        "/schema/sections/agenda/sessions/opening",
+        ["title", "subtitle", "description", "track", "speakers", "tags"],
+        (0, "sessions", 0),
+    ),
+    (
+        "/schema/sections/preferences/fields/access",
+        "/schema/sections/preferences/fields/access",
+        ["title", "help"],
+        (3, "fields", 1),
+    ),
+    ("/schema/sections/agenda", "/schema/sections/agenda/rooms/hall", ["title"], (0, "rooms", 0)),
+    ("/schema", "/schema/rules", ["message"], ("rules", 2)),
+]
+
+
+def editor_form(world: World, editor: tuple[str, str, list[str], tuple], text: str) -> list:
+    """The editor's form as the plain event's page fills it, with the text in its text fields."""
+    page, action, names, _where = editor
+    html_page = world.organiser.get(f"/events/plain-event{page}").get_data(as_text=True)
+    sent = Forms(html_page).forms[f"/events/plain-event{action}"]
+    sent = [(k, v) for k, v in sent if k not in names] + [(k, text) for k in names]
+    if action.endswith("/rules"):
+        sent = [(k, v) for k, v in sent if k not in ("if", "targets")]
+        sent += [("if", "extras/tour"), ("targets", "extras/kit")]
+    return sent
+
+
+def test_schema_editor_forms_store_and_show_text_escaped(world, one_text_events):
+    forms = {editor[1]: editor_form(world, editor, "Plain edited text") for editor in EDITORS}
+    baselines = {}
+    for _page, action, _names, _where in EDITORS:
+        response = world.organiser.post(
+            f"/events/plain-event{action}", data=MultiDict(forms[action]), headers=HX
+        )
+        assert response.status_code == 200, (action, response.get_data(as_text=True)[:3000])
+        baselines[action] = response.get_data(as_text=True)
+    for i, text in enumerate(PAYLOADS):
+        slug = f"event-{i}"
+        typed = text.strip()
+        # Every text through two of the editors; each editor gets a fair share of texts.
+        for _page, action, names, where in (EDITORS[i % 8], EDITORS[(i + 3) % 8]):
+            sent = MultiDict([(k, text if k in names else v) for k, v in forms[action]])
+            response = world.organiser.post(f"/events/{slug}{action}", data=sent, headers=HX)
+            assert response.status_code == 200, (i, action, response.status_code)
+            doc = events.draft(events.get_event(world.db, slug))
+            node: Any = doc["sections"] if isinstance(where[0], int) else doc
+            for step in where:
+                node = node[step]
+            for name in names:
+                # Tags and speakers are typed comma-separated.
+                items = [part.strip() for part in typed.split(",") if part.strip()]
+                assert node.get(name) == (items if name in ("tags", "speakers") else typed), (
+                    i,
+                    action,
+                    name,
+                )
+            page = response.get_data(as_text=True)
+            check_html(page, baselines[action], [typed], f"{action} {i}")
