@@ -1164,3 +1164,46 @@ def test_schema_editor_forms_store_and_show_text_escaped(world, one_text_events)
                 )
             page = response.get_data(as_text=True)
             check_html(page, baselines[action], [typed], f"{action} {i}")
+
+
+# --- inviting people from a CSV ------------------------------------------------------------------
+
+
+def test_invited_names_are_escaped_on_the_page_and_defused_in_the_links_csv(world):
+    people = [
+        (name, email_for(i, text))
+        for i, (name, text) in enumerate(
+            zip([n for hostile, _b in world.pairs for n in hostile.names], PAYLOADS, strict=True)
+        )
+    ]
+    twins = [(f"Plain name {i}", f"plain{i}@example.org") for i in range(len(people))]
+    pages = []
+    for slug, rows in (("invite-hostile", people), ("invite-benign", twins)):
+        doc = example_schema()
+        doc["event"]["slug"] = slug
+        events.create_event(world.db, doc, world.owner)
+        events.publish(world.db, slug)
+        sheet = io.StringIO()
+        csv.writer(sheet).writerows([("name", "email"), *rows])
+        token = csrf_from(world.organiser.get(f"/events/{slug}/attendees").get_data(as_text=True))
+        form = {"csrf_token": token, "people": sheet.getvalue(), "then": "show"}
+        shown = world.organiser.post(f"/events/{slug}/attendees", data=form, headers=HX)
+        assert shown.status_code == 200, shown.get_data(as_text=True)[:2000]
+        pages.append(shown.get_data(as_text=True))
+    texts = [text for pair in people for text in pair]
+    check_html(pages[0], pages[1], texts, "invitations issued")
+    area = re.search(r'<textarea id="links-csv"[^>]*>(.*?)</textarea>', pages[0], re.S)
+    assert area
+    shown_rows = list(csv.DictReader(io.StringIO(html.unescape(area.group(1)), newline="")))
+    # Inviting the same people again issues new links, this time as a CSV download.
+    sheet = io.StringIO()
+    csv.writer(sheet).writerows([("name", "email"), *people])
+    page = world.organiser.get("/events/invite-hostile/attendees").get_data(as_text=True)
+    download = world.organiser.post(
+        "/events/invite-hostile/attendees",
+        data={"csrf_token": csrf_from(page), "people": sheet.getvalue(), "then": "csv"},
+    )
+    assert download.mimetype == "text/csv"
+    for rows in (shown_rows, csv_rows(download.data)):
+        found = {r["email"]: r["name"] for r in rows}
+        assert found == {inert(email): inert(name) for name, email in people}
