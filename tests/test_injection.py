@@ -901,7 +901,7 @@ def test_proposal_exports_and_api_are_defused_or_exact(world, cocreation):
 
 
 def single_event(world: World, slug: str, text: str) -> tuple[FlaskClient, str]:
-    """An event whose title, description, budget title and proposals title are all the text."""
+    """An event whose title, description, budget and proposals titles and attendee are the text."""
     doc = example_schema()
     doc["event"].update(slug=slug, title=text, description=text)
     doc["budget"]["title"] = text
@@ -909,7 +909,9 @@ def single_event(world: World, slug: str, text: str) -> tuple[FlaskClient, str]:
     events.create_event(world.db, doc, world.owner)
     events.publish(world.db, slug)
     event = events.get_event(world.db, slug)
-    invitation = attendees.invite(world.db, event["id"], "Ana", f"ana@{slug}.example.org")
+    # The attendee is named by the text too, where it can be a name.
+    name = text if len(text.strip()) <= 200 else "Ana"
+    invitation = attendees.invite(world.db, event["id"], name, f"ana@{slug}.example.org")
     client = world.app.test_client()
     assert client.get(f"/a/{invitation.token}").status_code == 303
     return client, invitation.feed_token
@@ -951,7 +953,8 @@ def test_event_wide_texts_are_escaped_everywhere(world, one_text_events):
             response = {"attendee": client, **clients}[who].get(path.format(slug=slug))
             assert response.status_code == 200, (i, path)
             baseline = baselines[path].get_data(as_text=True)
-            check_html(response.get_data(as_text=True), baseline, [text], f"{path} {i}")
+            shown = [text, text.strip()] if path.endswith("/design") else [text]
+            check_html(response.get_data(as_text=True), baseline, shown, f"{path} {i}")
         calendar = icalendar.Calendar.from_ical(visitor.get(f"/feed/{feed}.ics").data)
         calname = unescape_ical(calendar["X-WR-CALNAME"].to_ical().decode())
         assert calname == ical_text(f"{text}: my agenda"), i
@@ -1207,3 +1210,54 @@ def test_invited_names_are_escaped_on_the_page_and_defused_in_the_links_csv(worl
     for rows in (shown_rows, csv_rows(download.data)):
         found = {r["email"]: r["name"] for r in rows}
         assert found == {inert(email): inert(name) for name, email in people}
+
+
+# --- waitlists and the notices of seats won ------------------------------------------------------
+
+
+def waitlist_event(world: World, slug: str, texts: list[str]) -> tuple[dict, FlaskClient, list]:
+    """Options of one seat each, all held by one attendee while another waits through the web."""
+    doc = example_schema()
+    doc["event"]["slug"] = slug
+    for key in ("budget", "rules", "proposals"):
+        doc.pop(key, None)
+    options = [{"id": f"o{i}", "title": t, "capacity": 1} for i, t in enumerate(texts)]
+    doc["sections"] = [
+        {"id": "w", "kind": "choice", "title": "Seats", "multiple": True, "options": options}
+    ]
+    events.create_event(world.db, doc, world.owner)
+    events.publish(world.db, slug)
+    event = events.get_event(world.db, slug)
+    holder = attendees.invite(world.db, event["id"], "Holder", f"holder@{slug}.example.org")
+    designs.save_design(world.db, holder.attendee, {"w": {f"o{i}": {} for i in range(len(texts))}})
+    waiting = attendees.invite(world.db, event["id"], "Waiting", f"waiting@{slug}.example.org")
+    client = world.app.test_client()
+    assert client.get(f"/a/{waiting.token}").status_code == 303
+    token = csrf_from(client.get(f"/e/{slug}/design").get_data(as_text=True))
+    joined = []
+    for i in range(len(texts)):
+        response = client.post(
+            f"/e/{slug}/design/waitlist",
+            data={"csrf_token": token, "section": "w", "option": f"o{i}"},
+            headers=HX,
+        )
+        assert response.status_code == 200, (i, response.status_code)
+        joined.append(response.get_data(as_text=True))
+    return holder.attendee, client, joined
+
+
+def test_waitlist_messages_and_seat_notices_show_titles_escaped(world):
+    hostile = waitlist_event(world, "wait-hostile", PAYLOADS)
+    benign = waitlist_event(world, "wait-benign", [f"Plain text {i}" for i in range(len(PAYLOADS))])
+    for i, (page, baseline) in enumerate(zip(hostile[2], benign[2], strict=True)):
+        check_html(page, baseline, [PAYLOADS[i]], f"waitlist joined {i}")
+    pages = []
+    for (holder, client, _joined), slug in ((hostile, "wait-hostile"), (benign, "wait-benign")):
+        waiting = client.get(f"/e/{slug}/design").get_data(as_text=True)
+        designs.save_design(world.db, holder, {})
+        promoted = client.get(f"/e/{slug}/design").get_data(as_text=True)
+        pages.append((waiting, promoted))
+    (waiting, promoted), (waiting_twin, promoted_twin) = pages
+    check_html(waiting, waiting_twin, PAYLOADS, "waiting")
+    check_html(promoted, promoted_twin, PAYLOADS, "seats won")
+    assert promoted.count('class="banner good"') == len(PAYLOADS)
