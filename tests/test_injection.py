@@ -1261,3 +1261,19 @@ def test_waitlist_messages_and_seat_notices_show_titles_escaped(world):
     check_html(waiting, waiting_twin, PAYLOADS, "waiting")
     check_html(promoted, promoted_twin, PAYLOADS, "seats won")
     assert promoted.count('class="banner good"') == len(PAYLOADS)
+
+
+def test_api_errors_carry_rule_messages_and_titles_exactly(world):
+    for made, _benign in world.pairs:
+        response = made.main_client.put(
+            f"/api/v1/designs/{made.main_token}", json={"design": made.design, "confirm": True}
+        )
+        assert response.status_code == 422 and response.mimetype == "application/json"
+        errors = json.loads(response.data)["errors"]
+        messages = {e["path"]: e for e in errors}
+        for i, text in enumerate(made.texts):
+            # Each option's rule fails with the organiser's message, under the option's titles.
+            error = messages[f"/c{i}/o{i}"]
+            assert error["message"] == text, i
+            assert error["where"] == f"{text} > {text}", i
+        assert designs.get_design(world.db, made.main["id"])["status"] == "draft"
