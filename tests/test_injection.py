@@ -145,7 +145,7 @@ def check_html(
 
 def schema_for(slug: str, texts: list[str]) -> dict[str, Any]:
     """An option schema carrying text i in every text field of session, room, format, option,
-    follow-up, field, menu entry and rule message i."""
+    follow-ups (with a pattern hint), field, menu entry and rule message i."""
     doc = example_schema()
     day = doc["event"]["starts_on"]
     doc["event"].update(slug=slug, title="Injection camp", description="Plain description.")
@@ -196,7 +196,9 @@ def schema_for(slug: str, texts: list[str]) -> dict[str, Any]:
                     "description": t,
                     "capacity": 500,
                     "follow_up": [
-                        {"id": "q", "title": t, "help": t, "type": "text", "max_length": 2000}
+                        {"id": "q", "title": t, "help": t, "type": "text", "max_length": 2000},
+                        {"id": "code", "title": t, "type": "text", "pattern": "^[A-Z]{2}$"}
+                        | {"pattern_hint": t},
                     ],
                 }
             ],
@@ -206,7 +208,8 @@ def schema_for(slug: str, texts: list[str]) -> dict[str, Any]:
     fields = {
         "id": "prefs",
         "kind": "fields",
-        "title": "Preferences",
+        "title": texts[-1],
+        "description": texts[-2],
         "fields": [
             {"id": f"t{i}", "title": t, "help": t, "type": "text", "max_length": 2000}
             for i, t in numbered
@@ -1277,3 +1280,22 @@ def test_api_errors_carry_rule_messages_and_titles_exactly(world):
             assert error["message"] == text, i
             assert error["where"] == f"{text} > {text}", i
         assert designs.get_design(world.db, made.main["id"])["status"] == "draft"
+
+
+def test_pattern_hints_are_shown_escaped_when_an_answer_does_not_fit(world):
+    for hostile, benign in world.pairs:
+        pages = []
+        for made in (hostile, benign):
+            client = made.main_client
+            token = csrf_from(client.get(f"/e/{made.slug}/design").get_data(as_text=True))
+            for i, text in enumerate(made.texts):
+                form = {"csrf_token": token, "pick": f"o{i}", "seen": [f"a/o{i}/q", f"a/o{i}/code"]}
+                form |= {f"a/o{i}/q": text, f"a/o{i}/code": "not a code"}
+                response = client.post(f"/e/{made.slug}/design/answers/c{i}", data=form, headers=HX)
+                assert response.status_code == 422, (made.slug, i)
+                pages.append(response.get_data(as_text=True))
+        assert designs.get_design(world.db, hostile.main["id"])["document"] == hostile.design
+        for i, text in enumerate(hostile.texts):
+            page, baseline = pages[i], pages[len(hostile.texts) + i]
+            check_html(page, baseline, [text], f"{hostile.slug} pattern hint {i}")
+            assert str(escape(f"{text} must be {text}")) in page, i
