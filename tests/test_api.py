@@ -501,6 +501,14 @@ def test_an_invalid_api_token_header_is_403_even_on_a_public_route(client, ana):
     assert status == 403
 
 
+def test_an_invalid_api_token_on_the_design_schema_is_a_documented_403(client, event):
+    forged = {"Authorization": "Bearer forged"}
+    status, body, _ = call(
+        client, "get", f"/api/v1/events/{event['slug']}/design-schema", headers=forged
+    )
+    assert status == 403 and body["error"] == "Forbidden"
+
+
 # --- seats and waitlists ------------------------------------------------------------------------
 
 
