@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, abort, current_app, g, jsonify, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .access import load_principal
 from .errors import ConfiguratorError
@@ -130,7 +130,11 @@ _HTTP_WORDS = {
 
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
-    return error_response(status, error.name, _HTTP_WORDS.get(status, error.description or ""))
+    response = error_response(status, error.name, _HTTP_WORDS.get(status, error.description or ""))
+    # A 405 must name the methods the address accepts (RFC 9110); werkzeug puts them on the error.
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
 
 
 def _unexpected_error(error: Exception) -> Response:

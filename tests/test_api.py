@@ -509,6 +509,12 @@ def test_an_invalid_api_token_on_the_design_schema_is_a_documented_403(client, e
     assert status == 403 and body["error"] == "Forbidden"
 
 
+def test_a_method_the_address_does_not_take_is_405_naming_those_it_does(client, ana):
+    response = client.delete(url(ana.token))
+    assert response.status_code == 405 and response.json["error"] == "Method Not Allowed"
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "PUT"}
+
+
 # --- seats and waitlists ------------------------------------------------------------------------
 
 
