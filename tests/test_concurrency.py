@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -248,7 +253,33 @@ def test_a_closed_window_is_409_and_changes_nothing(live_server, db, event, crow
     assert state(db, ana.attendee["id"]) == before
 
 
-def test_a_thousand_saves_race_for_a_hundred_seats(live_server, db, example):
+@pytest.fixture
+def server_process(db_path: Any) -> Iterator[str]:
+    """`configurator serve` in its own process: waitress's select() takes no descriptor above
+    1,023, and a thousand client sockets in this process would push the server's past that."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "configurator", "--db", str(db_path), "serve"]
+    log = db_path.parent / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([*command, "--port", str(port)], stdout=out, stderr=out)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"the server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_a_thousand_saves_race_for_a_hundred_seats(server_process, db, example):
     """The contested case: 1,000 attendees at once, 10 sessions of 10 seats, 100 seats exactly."""
     agenda = next(s for s in example["sections"] if s["id"] == "agenda")
     agenda.update(overlap="allow", min=0, per_day={})
@@ -265,7 +296,7 @@ def test_a_thousand_saves_race_for_a_hundred_seats(live_server, db, example):
     def save(n: int) -> int:
         design = {"agenda": {ten[n % 10]: {"format": "in_person"}}}
         response = requests.put(
-            f"{live_server.url}/api/v1/designs/{crowd[n].token}",
+            f"{server_process}/api/v1/designs/{crowd[n].token}",
             json={"design": design},
             timeout=120,
         )
