@@ -144,7 +144,8 @@ def download(
     elif fmt in ("csv-wide", "csv-long"):
         producer = wide_rows if fmt == "csv-wide" else long_rows
         chunks = csv_chunks(producer(db, event_id, schema, tick))
-        steps = attendee_count(db, event_id)
+        # The long form walks only attendees with a design, so its steps are those.
+        steps = (attendee_count if fmt == "csv-wide" else design_count)(db, event_id)
     elif fmt == "xlsx":
         chunks, steps = (
             xlsx_chunks(section_sheets(db, event_id, schema, tick)),
