@@ -5,14 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, g, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    redirect,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 
-from . import charts, designs, events, exports, proposals, stats
+from . import charts, designs, events, export_jobs, exports, proposals, stats
 from .access import role_required
 from .compiler import CompiledSchema
 from .db import get_db
 from .errors import NotFound
-from .rendering import render
+from .rendering import is_htmx, render
 
 bp = Blueprint("staff", __name__)
 DEMAND_CHART_ROWS = 25
@@ -138,6 +148,45 @@ def streamed(event: dict[str, Any], fmt: str) -> Response:
     response = Response(stream_with_context(prepared.chunks), mimetype=prepared.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{prepared.filename}"'
     return response
+
+
+@bp.post("/events/<slug>/exports/<fmt>/prepare")
+@role_required("staff")
+def export_prepare(slug: str, fmt: str) -> Response:
+    """Start writing an export in the background and show its progress (it changes no data)."""
+    job = export_jobs.start(
+        current_app.config["DATABASE"],
+        g.event,
+        fmt,
+        section=request.form.get("section") or None,
+        option=request.form.get("option") or None,
+    )
+    if is_htmx():
+        return _job_response(job)
+    return redirect(url_for("staff.export_job", slug=slug, job_id=job.id), code=303)
+
+
+@bp.get("/events/<slug>/exports/jobs/<job_id>")
+@role_required("staff")
+def export_job(slug: str, job_id: str) -> Response:
+    """How far a prepared export is; htmx asks again every second until it is ready."""
+    return _job_response(export_jobs.get(job_id, g.event["id"]))
+
+
+def _job_response(job: export_jobs.Job) -> Response:
+    return render("staff/export_job.html", "staff/_export_job.html", event=g.event, job=job)
+
+
+@bp.get("/events/<slug>/exports/jobs/<job_id>/file")
+@role_required("staff")
+def export_job_file(slug: str, job_id: str) -> Response:
+    """The prepared export, once it is complete."""
+    job = export_jobs.get(job_id, g.event["id"])
+    if job.state != "ready":
+        raise NotFound("This export is not ready yet.")
+    return send_file(
+        job.path, mimetype=job.mimetype, as_attachment=True, download_name=job.filename
+    )
 
 
 @bp.get("/events/<slug>/rosters")

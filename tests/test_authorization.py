@@ -17,7 +17,7 @@ from flask import Flask
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
-from configurator import accounts, create_app, events, exports
+from configurator import accounts, create_app, events, export_jobs, exports
 from configurator.db import close_thread_connections, connect
 from configurator.web import csrf
 
@@ -148,6 +148,8 @@ class World:
             json=JSON.get((endpoint, method)),
             query_string=QUERY.get((endpoint, method)),
         )
+        # A prepared export writes in the background: let it end before the next restore.
+        export_jobs.finish_all()
         response.get_data()  # run a streamed export to its end
         response.close()
         return response
@@ -230,6 +232,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "into": propose("attendee", w.slug, "Seed swap"),
         "account_id": staff_id,
         "token_id": token_id(organiser_id),
+        "job_id": export_jobs.start(path, event_a, "json").id,
     }
     # The same kinds of thing, belonging to event B or to its organiser.
     w.theirs = {
@@ -238,7 +241,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "into": propose("other_attendee", "other-camp", "Sock darning"),
         "account_id": other_id,
         "token_id": token_id(other_id),
+        "job_id": export_jobs.start(path, event_b, "json").id,
     }
+    export_jobs.finish_all()
     w.bearer = {
         "organiser": accounts.create_api_token(db, organiser_id, "script"),
         "staff": accounts.create_api_token(db, staff_id, "script"),
@@ -284,6 +289,7 @@ def url_values(rule: Rule, w: World) -> list[dict[str, Any]]:
         if "/formats/" in path
         else ["phone" if "/options/" in path else "diet"],
         "fmt": ["csv", "json"] if "/proposals/export." in path else list(exports.FORMATS),
+        "job_id": [w.ids["job_id"]],  # an export of event A prepared in the background
     }
     unknown = sorted(set(rule.arguments) - set(known))
     assert not unknown, f"{path}: the test does not know how to fill {unknown}; add them above"
@@ -445,7 +451,8 @@ def test_staff_is_read_only(world: World):
         if set(methods_of(rule)) - {"GET"}
         and getattr(world.app.view_functions[rule.endpoint], "access", None) == "staff"
     ]
-    assert writable == []
+    # Preparing an export writes a file for the one who asked, and changes no event data.
+    assert writable == ["/events/<slug>/exports/<fmt>/prepare (staff.export_prepare)"]
 
 
 def test_ids_of_another_event_reach_nothing_through_your_own(world: World):

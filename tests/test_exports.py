@@ -13,9 +13,10 @@ import icalendar
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from conftest import csrf_from
 from docsupport import ROOT, code_blocks
 
-from configurator import accounts, attendees, designs, events, exports
+from configurator import accounts, attendees, designs, events, export_jobs, exports
 from configurator.cli import cli
 from configurator.errors import BadRequest
 
@@ -382,6 +383,69 @@ def test_staff_download_every_export_from_the_web(client, organiser, staffed):
     assert "section=channels&amp;option=sms" in html
     sms = client.get(f"/events/{event['slug']}/exports/channels?section=channels&option=sms")
     assert {r["option"] for r in read_csv(sms.data)} == {"sms"}
+
+
+def test_prepared_exports_show_progress_then_give_the_same_file(client, organiser, staffed):
+    event, _ = staffed
+    organiser.login("sam@example.org")
+    page = client.get(f"/events/{event['slug']}/exports").get_data(as_text=True)
+    token = csrf_from(page)
+    for fmt in exports.FORMATS:
+        action = f"/events/{event['slug']}/exports/{fmt}/prepare"
+        assert f'action="{action}"' in page
+        started = client.post(action, data={"csrf_token": token})
+        assert started.status_code == 303, fmt
+        export_jobs.finish_all()
+        job_page = client.get(started.location).get_data(as_text=True)
+        assert "The export is ready." in job_page and "<progress" not in job_page
+        job = export_jobs.get(started.location.rsplit("/", 1)[1], event["id"])
+        assert job.done == job.total > 0  # every step was counted on the way
+        with client.get(started.location + "/file") as prepared:
+            assert prepared.mimetype == exports.FORMATS[fmt].mimetype
+            assert f"{event['slug']}-{fmt}." in prepared.headers["Content-Disposition"]
+            data = prepared.data
+        streamed = client.get(f"/events/{event['slug']}/exports/{fmt}").data
+        if fmt in ("csv-wide", "csv-long", "json", "roster", "channels"):
+            assert data == streamed, fmt
+        elif fmt == "xlsx":
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+            assert book.sheetnames == openpyxl.load_workbook(io.BytesIO(streamed)).sheetnames
+        else:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+            assert names == zipfile.ZipFile(io.BytesIO(streamed)).namelist() and names
+
+
+def test_a_running_export_page_polls_and_refreshes_without_javascript(client, organiser, staffed):
+    event, _ = staffed
+    organiser.login("sam@example.org")
+    job = export_jobs.Job("running-1", event["id"], "xlsx", "x.xlsx", "", ROOT / "x", total=50)
+    job.done = 20
+    export_jobs._jobs[job.id] = job  # a job caught mid-way: the thread is not needed to show it
+    try:
+        url = f"/events/{event['slug']}/exports/jobs/{job.id}"
+        html = client.get(url).get_data(as_text=True)
+        assert '<progress id="export-progress" max="100" value="40">' in html
+        assert 'hx-trigger="every 1s"' in html and 'aria-busy="true"' in html
+        assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in html
+        partial = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert partial.lstrip().startswith('<section id="export-job"') and "<html" not in partial
+        assert client.get(url + "/file").status_code == 404  # not ready yet
+    finally:
+        del export_jobs._jobs[job.id]
+
+
+def test_preparing_an_unknown_format_is_named_and_starts_nothing(client, organiser, staffed):
+    event, _ = staffed
+    organiser.login("sam@example.org")
+    token = csrf_from(client.get(f"/events/{event['slug']}/exports").get_data(as_text=True))
+    before = set(export_jobs._jobs)
+    refused = client.post(
+        f"/events/{event['slug']}/exports/pdf/prepare", data={"csrf_token": token}
+    )
+    assert refused.status_code == 404 and "csv-wide" in refused.get_data(as_text=True)
+    assert set(export_jobs._jobs) == before
+    gone = client.get(f"/events/{event['slug']}/exports/jobs/no-such-job")
+    assert gone.status_code == 404 and "kept for an hour" in gone.get_data(as_text=True)
 
 
 def test_rosters_print_per_session(client, organiser, staffed, populated):

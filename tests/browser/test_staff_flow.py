@@ -10,6 +10,7 @@ import zipfile
 
 import icalendar
 import openpyxl
+import pytest
 from playwright.sync_api import expect
 
 from configurator import accounts, attendees, designs, exports
@@ -93,7 +94,10 @@ def test_staff_reads_the_dashboard_changes_nothing_and_downloads_every_export(
 
     # Every export downloads from the exports page and parses.
     page.goto(live_event.url(f"/events/{live_event.slug}/exports"))
-    expect(page.locator("main form")).to_have_count(0)
+    # The only forms prepare an export file; none of them changes the event.
+    actions = page.locator("main form").evaluate_all("forms => forms.map(f => f.action)")
+    assert len(actions) == len(exports.FORMATS)
+    assert all(action.endswith("/prepare") for action in actions)
     files = {}
     for fmt, spec in exports.FORMATS.items():
         with page.expect_download() as info:
@@ -138,3 +142,27 @@ def test_staff_reads_the_dashboard_changes_nothing_and_downloads_every_export(
     expect(page.get_by_role("heading", name=re.compile(r"Without a seat \(2\)"))).to_be_visible()
     expect(page.locator("main")).to_contain_text(EVIL)
     assert watched_page.errors == []
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
+def test_staff_prepares_a_long_export_and_watches_it_finish(
+    watched_page, watched_page_nojs, live_event, tmp_path, javascript
+):
+    watched = watched_page if javascript else watched_page_nojs
+    page = watched.page
+    saved = seed_designs(live_event)
+    staff_id = accounts.create_account(live_event.db, "sam@example.org", "Sam Staff", PASSWORD)
+    accounts.grant(live_event.db, live_event.event["id"], staff_id, "staff")
+    sign_in(page, live_event, "sam@example.org")
+    page.goto(live_event.url(f"/events/{live_event.slug}/exports"))
+    page.get_by_role("button", name=re.compile(r"^Prepare Complete designs \(JSON\)")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Export of Commons Camp")
+    # htmx polls, or the page reloads itself without JavaScript, until the file is there.
+    expect(page.get_by_text("The export is ready.")).to_be_visible(timeout=15_000)
+    with page.expect_download() as info:
+        page.get_by_role("link", name=f"Download {live_event.slug}-json.json").click()
+    target = tmp_path / "prepared.json"
+    info.value.save_as(target)
+    items = json.loads(target.read_text())
+    assert {item["attendee"]["id"]: item["design"] for item in items} == saved
+    assert watched.errors == []
