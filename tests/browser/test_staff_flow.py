@@ -48,14 +48,20 @@ def sign_in(page, live_event, email: str) -> None:
     expect(page).to_have_url(re.compile(r"/events$"))
 
 
-def test_staff_reads_the_dashboard_changes_nothing_and_downloads_every_export(
-    watched_page, live_event, tmp_path
-):
-    page = watched_page.page
+def staff_with_designs(page, live_event) -> dict[int, dict]:
+    """Seed the designs, and sign a new staff member of the event in; return the designs."""
     saved = seed_designs(live_event)
     staff_id = accounts.create_account(live_event.db, "sam@example.org", "Sam Staff", PASSWORD)
     accounts.grant(live_event.db, live_event.event["id"], staff_id, "staff")
     sign_in(page, live_event, "sam@example.org")
+    return saved
+
+
+def test_staff_reads_the_dashboard_changes_nothing_and_downloads_every_export(
+    watched_page, live_event, tmp_path
+):
+    page = watched_page.page
+    saved = staff_with_designs(page, live_event)
 
     # The dashboard: charts with titles and the same numbers in tables.
     page.goto(live_event.url(f"/events/{live_event.slug}/dashboard"))
@@ -150,10 +156,7 @@ def test_staff_prepares_a_long_export_and_watches_it_finish(
 ):
     watched = watched_page if javascript else watched_page_nojs
     page = watched.page
-    saved = seed_designs(live_event)
-    staff_id = accounts.create_account(live_event.db, "sam@example.org", "Sam Staff", PASSWORD)
-    accounts.grant(live_event.db, live_event.event["id"], staff_id, "staff")
-    sign_in(page, live_event, "sam@example.org")
+    saved = staff_with_designs(page, live_event)
     page.goto(live_event.url(f"/events/{live_event.slug}/exports"))
     page.get_by_role("button", name=re.compile(r"^Prepare Complete designs \(JSON\)")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Export of Commons Camp")
