@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlite_utils
+
 from . import events, exports
 from .db import connect
 from .errors import NotFound
@@ -46,7 +48,7 @@ class Job:
 
 
 def start(
-    db_path: str | Path,
+    db: sqlite_utils.Database,
     event: dict[str, Any],
     fmt: str,
     *,
@@ -54,7 +56,7 @@ def start(
     option: str | None = None,
 ) -> Job:
     """Check the request, then write the export to a file next to the database in the background."""
-    db = connect(db_path)
+    db_path = db.path  # type: ignore[attr-defined]  # set by db.connect
     schema = events.compiled(db, event["id"])
     # Preparing checks the format and the scope at once, so a bad request fails here, not later.
     prepared = exports.download(db, event, schema, fmt, section=section, option=option)
@@ -84,8 +86,9 @@ def _write(
         job.done += steps
 
     partial = job.path.with_name(job.path.name + ".partial")
+    db = None
     try:
-        db = connect(db_path)
+        db = connect(db_path)  # this worker thread's own connection, closed when the file is done
         schema = events.compiled(db, event["id"])
         prepared = exports.download(
             db, event, schema, job.fmt, section=section, option=option, progress=tick
@@ -98,6 +101,9 @@ def _write(
     except Exception as exc:  # the page must say it failed rather than spin for ever
         partial.unlink(missing_ok=True)
         job.state, job.error = "failed", f"The export could not be written ({exc})."
+    finally:
+        if db is not None:
+            db.conn.close()
 
 
 def get(job_id: str, event_id: int) -> Job:

@@ -8,7 +8,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     g,
     redirect,
     request,
@@ -155,7 +154,7 @@ def streamed(event: dict[str, Any], fmt: str) -> Response:
 def export_prepare(slug: str, fmt: str) -> Response:
     """Start writing an export in the background and show its progress (it changes no data)."""
     job = export_jobs.start(
-        current_app.config["DATABASE"],
+        get_db(),
         g.event,
         fmt,
         section=request.form.get("section") or None,

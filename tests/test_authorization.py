@@ -232,7 +232,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "into": propose("attendee", w.slug, "Seed swap"),
         "account_id": staff_id,
         "token_id": token_id(organiser_id),
-        "job_id": export_jobs.start(path, event_a, "json").id,
+        "job_id": export_jobs.start(db, event_a, "json").id,
     }
     # The same kinds of thing, belonging to event B or to its organiser.
     w.theirs = {
@@ -241,7 +241,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "into": propose("other_attendee", "other-camp", "Sock darning"),
         "account_id": other_id,
         "token_id": token_id(other_id),
-        "job_id": export_jobs.start(path, event_b, "json").id,
+        "job_id": export_jobs.start(db, event_b, "json").id,
     }
     export_jobs.finish_all()
     w.bearer = {
