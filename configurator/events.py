@@ -52,34 +52,22 @@ def create_event(
 
 
 # The draft of a big event is megabytes of JSON: hot paths that never edit it leave it out.
-# Fixed query texts, one per shape: nothing is ever formatted into SQL.
-_SELECT = {
-    ("slug", True): (
-        "SELECT id, slug, title, owner_id, draft_updated_at, window_override,"
-        " registration_open, created_at, draft"
-        " FROM events WHERE slug = ?"
-    ),
-    ("slug", False): (
-        "SELECT id, slug, title, owner_id, draft_updated_at, window_override,"
-        " registration_open, created_at"
-        " FROM events WHERE slug = ?"
-    ),
-    ("id", True): (
-        "SELECT id, slug, title, owner_id, draft_updated_at, window_override,"
-        " registration_open, created_at, draft"
-        " FROM events WHERE id = ?"
-    ),
-    ("id", False): (
-        "SELECT id, slug, title, owner_id, draft_updated_at, window_override,"
-        " registration_open, created_at"
-        " FROM events WHERE id = ?"
-    ),
+# Four fixed query texts made from one; nothing from outside is ever put into SQL.
+_BY_SLUG = (
+    "SELECT id, slug, title, owner_id, draft_updated_at, window_override, registration_open,"
+    " created_at FROM events WHERE slug = ?"
+)
+_QUERIES = {
+    ("slug", False): _BY_SLUG,
+    ("slug", True): _BY_SLUG.replace(" FROM", ", draft FROM"),
+    ("id", False): _BY_SLUG.replace("slug = ?", "id = ?"),
+    ("id", True): _BY_SLUG.replace(" FROM", ", draft FROM").replace("slug = ?", "id = ?"),
 }
 
 
 def get_event(db: sqlite_utils.Database, slug: str, *, with_draft: bool = True) -> dict[str, Any]:
     """The event with this slug; raise NotFound if there is none."""
-    row = db.execute(_SELECT["slug", with_draft], [slug]).fetchone()
+    row = db.execute(_QUERIES["slug", with_draft], [slug]).fetchone()
     if row is None:
         raise NotFound(f"There is no event called {slug!r}.")
     return dict(row)
@@ -89,7 +77,7 @@ def get_event_by_id(
     db: sqlite_utils.Database, event_id: int, *, with_draft: bool = True
 ) -> dict[str, Any]:
     """The event with this id; raise NotFound if there is none."""
-    row = db.execute(_SELECT["id", with_draft], [event_id]).fetchone()
+    row = db.execute(_QUERIES["id", with_draft], [event_id]).fetchone()
     if row is None:
         raise NotFound("There is no such event.")
     return dict(row)
