@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -10,22 +9,17 @@ import sqlite_utils
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from . import limits
 from .attendees import EMAIL
 from .clock import now, stamp
 from .db import write
-from .errors import BadRequest, ConfiguratorError, Forbidden, NotFound
+from .errors import BadRequest, Forbidden, NotFound
 from .tokens import new_token, token_hash
 
 SESSION_LIFETIME = timedelta(days=14)
 MAX_FAILURES = 5
 FAILURE_WINDOW_SECONDS = 15 * 60
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-
-
-class TooManyAttempts(ConfiguratorError):
-    """Too many failed logins for this address; wait before trying again."""
-
-    status = 429
 
 
 def create_account(db: sqlite_utils.Database, email: str, name: str, password: str) -> int:
@@ -59,12 +53,8 @@ def get_account(db: sqlite_utils.Database, account_id: int) -> dict[str, Any]:
 def authenticate(db: sqlite_utils.Database, email: str, password: str, client: str) -> int:
     """The account id for a correct email and password; rate-limited per address and client."""
     key = f"{email.strip().lower()}|{client}"
-    since = time.time() - FAILURE_WINDOW_SECONDS
-    failures = db.execute(
-        "SELECT count(*) FROM login_attempts WHERE key = ? AND attempted_at > ?", [key, since]
-    ).fetchone()[0]
-    if failures >= MAX_FAILURES:
-        raise TooManyAttempts("Too many failed sign-ins. Wait 15 minutes and try again.")
+    message = "Too many failed sign-ins. Wait 15 minutes and try again."
+    limits.check(db, key, MAX_FAILURES, FAILURE_WINDOW_SECONDS, message)
     row = db.execute(
         "SELECT id, password_hash FROM accounts WHERE email = ?", [email.strip()]
     ).fetchone()
@@ -74,12 +64,10 @@ def authenticate(db: sqlite_utils.Database, email: str, password: str, client: s
         _hasher.verify(row["password_hash"], password)
     except (VerificationError, InvalidHashError):
         with write(db):
-            db.execute(
-                "INSERT INTO login_attempts (key, attempted_at) VALUES (?, ?)", [key, time.time()]
-            )
+            limits.record(db, key)
         raise Forbidden("That email and password do not match an account.") from None
     with write(db):
-        db.execute("DELETE FROM login_attempts WHERE key = ?", [key])
+        limits.clear(db, key)
         if _hasher.check_needs_rehash(row["password_hash"]):
             db.execute(
                 "UPDATE accounts SET password_hash = ? WHERE id = ?",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,9 +29,9 @@ from werkzeug.datastructures import MultiDict
 
 from . import accounts, agenda, attendees, designs, events, proposals
 from .access import attendee_required, public
-from .clock import now, stamp
+from .clock import now
 from .compiler import CompiledSchema, pattern_words
-from .db import get_db, write
+from .db import get_db
 from .errors import (
     BadRequest,
     Conflict,
@@ -41,6 +40,7 @@ from .errors import (
     NotFound,
     Problem,
     SeatTaken,
+    TooManyAttempts,
     WindowClosed,
 )
 from .optionschema import parse_instant, pointer
@@ -52,77 +52,6 @@ SAVE_ERRORS = (DesignInvalid, SeatTaken, WindowClosed)
 
 
 # --- open registration -----------------------------------------------------------------------
-
-
-REGISTRATIONS_PER_CLIENT = 10
-REGISTRATION_WINDOW_SECONDS = 15 * 60
-REISSUE_PAUSE_SECONDS = 15 * 60
-
-
-def register(
-    db: sqlite_utils.Database,
-    event: dict[str, Any],
-    name: str,
-    email: str,
-    link: Callable[[str], str],
-    client: str = "?",
-) -> str | None:
-    """Register someone; return their new personal link, or None when the address was known.
-
-    A known address never sees a link on the page (anyone could type it): the link is re-issued
-    into the outbox only, with the name already on file, at most once per pause, and a revoked
-    attendee stays revoked. Each client may register a few addresses per window.
-    """
-    name, email = attendees.clean_person(name, email)
-    key, moment = f"register|{client}", time.time()
-    with write(db):
-        recent = db.execute(
-            "SELECT count(*) FROM login_attempts WHERE key = ? AND attempted_at > ?",
-            [key, moment - REGISTRATION_WINDOW_SECONDS],
-        ).fetchone()[0]
-        if recent >= REGISTRATIONS_PER_CLIENT:
-            raise accounts.TooManyAttempts(
-                "Too many registrations from here. Wait 15 minutes and try again."
-            )
-        db.execute("INSERT INTO login_attempts (key, attempted_at) VALUES (?, ?)", [key, moment])
-        known = db.execute(
-            "SELECT id, name, revoked_at FROM attendees WHERE event_id = ? AND email = ?"
-            " COLLATE NOCASE",
-            [event["id"], email],
-        ).fetchone()
-        if known:
-            # Anyone can type an address: replacing a link again and again would lock its owner
-            # out, so a known address gets a new link by mail at most once per pause.
-            last = db.execute(
-                "SELECT max(created_at) FROM outbox WHERE attendee_id = ? AND kind = 'link_reissued'",
-                [known["id"]],
-            ).fetchone()[0]
-            paused = last and (now() - datetime.fromisoformat(last)).total_seconds() < (
-                REISSUE_PAUSE_SECONDS
-            )
-            if known["revoked_at"] or paused:
-                return None
-            attendee_id, person = known["id"], known["name"]
-            url = link(attendees.reissue_link(db, attendee_id))
-        else:
-            invitation = attendees.invite(db, event["id"], name, email, source="registered")
-            attendee_id, person = invitation.attendee["id"], invitation.attendee["name"]
-            url = link(invitation.token)
-        db.execute(
-            "INSERT INTO outbox (event_id, attendee_id, kind, subject, body, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                event["id"],
-                attendee_id,
-                "link_reissued" if known else "registered",
-                f"Your personal link for {event['title']}",
-                f"Hello {person},\n\nhere is your personal link for {event['title']}:\n{url}\n\n"
-                "Open it to design your experience. Keep it to yourself: anyone holding it can"
-                " change your choices." + (" Your previous link no longer works." if known else ""),
-                stamp(),
-            ],
-        )
-    return None if known else url
 
 
 def personal_url(token: str) -> str:
@@ -153,14 +82,14 @@ def registration(slug: str) -> Response:
     if request.method == "GET":
         return render("attendee/register.html", "attendee/_register.html", schema=schema, form=form)
     try:
-        url = register(
+        url = attendees.register(
             get_db(), event, form["name"], form["email"], personal_url, request.remote_addr or "?"
         )
-    except (BadRequest, accounts.TooManyAttempts) as error:
+    except (BadRequest, TooManyAttempts) as error:
         return render(
             "attendee/register.html",
             "attendee/_register.html",
-            status=429 if isinstance(error, accounts.TooManyAttempts) else 422,
+            status=429 if isinstance(error, TooManyAttempts) else 422,
             schema=schema,
             form=form,
             error=error.message,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
-from .clock import stamp
+from . import limits
+from .clock import now, stamp
 from .db import write
 from .errors import BadRequest, Forbidden, NotFound
 from .tokens import new_token, token_hash
@@ -115,19 +118,88 @@ def revoke(db: sqlite_utils.Database, attendee_id: int) -> None:
 
 def reissue_link(db: sqlite_utils.Database, attendee_id: int) -> str:
     """Issue a fresh personal link (the old one stops working; the calendar feed keeps going)."""
-    token = new_token()
-    with write(db):
-        db.execute(
-            "UPDATE attendees SET token_hash = ? WHERE id = ?", [token_hash(token), attendee_id]
-        )
-    return token
+    return _replace_secret(db, attendee_id, "UPDATE attendees SET token_hash = ? WHERE id = ?")
 
 
 def new_feed_token(db: sqlite_utils.Database, attendee_id: int) -> str:
     """Issue a fresh calendar-feed secret (the old feed URL stops working)."""
-    feed = new_token()
+    return _replace_secret(db, attendee_id, "UPDATE attendees SET feed_token_hash = ? WHERE id = ?")
+
+
+def _replace_secret(db: sqlite_utils.Database, attendee_id: int, update: str) -> str:
+    secret = new_token()
     with write(db):
-        db.execute(
-            "UPDATE attendees SET feed_token_hash = ? WHERE id = ?", [token_hash(feed), attendee_id]
+        db.execute(update, [token_hash(secret), attendee_id])
+    return secret
+
+
+# --- open registration -----------------------------------------------------------------------
+
+REGISTRATIONS_PER_CLIENT = 10
+REGISTRATION_WINDOW_SECONDS = 15 * 60
+REISSUE_PAUSE_SECONDS = 15 * 60
+
+
+def register(
+    db: sqlite_utils.Database,
+    event: dict[str, Any],
+    name: str,
+    email: str,
+    link: Callable[[str], str],
+    client: str = "?",
+) -> str | None:
+    """Register someone; return their new personal link, or None when the address was known.
+
+    A known address never sees a link on the page (anyone could type it): the link is re-issued
+    into the outbox only, with the name already on file, at most once per pause, and a revoked
+    attendee stays revoked. Each client may register a few addresses per window.
+    """
+    name, email = clean_person(name, email)
+    key = f"register|{client}"
+    with write(db):
+        limits.check(
+            db,
+            key,
+            REGISTRATIONS_PER_CLIENT,
+            REGISTRATION_WINDOW_SECONDS,
+            "Too many registrations from here. Wait 15 minutes and try again.",
         )
-    return feed
+        limits.record(db, key)
+        known = db.execute(
+            "SELECT id, name, revoked_at FROM attendees WHERE event_id = ? AND email = ?"
+            " COLLATE NOCASE",
+            [event["id"], email],
+        ).fetchone()
+        if known:
+            # Anyone can type an address: replacing a link again and again would lock its owner
+            # out, so a known address gets a new link by mail at most once per pause.
+            last = db.execute(
+                "SELECT max(created_at) FROM outbox WHERE attendee_id = ? AND kind = 'link_reissued'",
+                [known["id"]],
+            ).fetchone()[0]
+            paused = last and (now() - datetime.fromisoformat(last)).total_seconds() < (
+                REISSUE_PAUSE_SECONDS
+            )
+            if known["revoked_at"] or paused:
+                return None
+            attendee_id, person = known["id"], known["name"]
+            url = link(reissue_link(db, attendee_id))
+        else:
+            invitation = invite(db, event["id"], name, email, source="registered")
+            attendee_id, person = invitation.attendee["id"], invitation.attendee["name"]
+            url = link(invitation.token)
+        db.execute(
+            "INSERT INTO outbox (event_id, attendee_id, kind, subject, body, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                event["id"],
+                attendee_id,
+                "link_reissued" if known else "registered",
+                f"Your personal link for {event['title']}",
+                f"Hello {person},\n\nhere is your personal link for {event['title']}:\n{url}\n\n"
+                "Open it to design your experience. Keep it to yourself: anyone holding it can"
+                " change your choices." + (" Your previous link no longer works." if known else ""),
+                stamp(),
+            ],
+        )
+    return None if known else url

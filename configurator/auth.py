@@ -7,7 +7,7 @@ from flask import Blueprint, Response, g, redirect, request, session, url_for
 from . import account_tokens, accounts
 from .access import account_required, public
 from .db import get_db
-from .errors import Forbidden
+from .errors import Forbidden, TooManyAttempts
 from .rendering import is_htmx, render
 
 bp = Blueprint("auth", __name__)
@@ -34,7 +34,7 @@ def login() -> Response:
         )
     except Forbidden as exc:
         return render("auth/login.html", status=401, next=target, email=email, error=exc.message)
-    except accounts.TooManyAttempts as exc:
+    except TooManyAttempts as exc:
         response = render(
             "auth/login.html", status=429, next=target, email=email, error=exc.message
         )

@@ -86,3 +86,9 @@ class Conflict(ConfiguratorError):
     """The request clashes with the current state (a duplicate, a stale version)."""
 
     status = 409
+
+
+class TooManyAttempts(ConfiguratorError):
+    """Too many attempts from one address or client; wait before trying again."""
+
+    status = 429

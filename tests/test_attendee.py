@@ -607,7 +607,7 @@ def test_a_stranger_typing_a_known_address_cannot_lock_its_owner_out(client, db,
 
 
 def test_registration_is_rate_limited_per_client(client, db, event):
-    from configurator.attendee import REGISTRATIONS_PER_CLIENT
+    from configurator.attendees import REGISTRATIONS_PER_CLIENT
 
     csrf = csrf_from(client.get(f"/e/{event['slug']}/register").get_data(as_text=True))
     statuses = [
