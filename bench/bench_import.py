@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from configurator.imports import merge_into_section, parse_frab
+from configurator.imports import merge_into_section
+from configurator.imports.frab import parse_frab
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEDULE = ROOT.parent / "shared" / "data" / "schedules" / "fosdem-2025.xml"

@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from configurator import events, proposals
-from configurator.cli import demo_schema
+from configurator import events, proposals, similarity
 from configurator.clock import stamp
 from configurator.db import connect, write
+from configurator.demo import demo_schema
 
 WORDS = [
     "repair",
@@ -101,7 +101,7 @@ def main() -> None:
         timings = []
         for _ in range(20):
             start = time.perf_counter()
-            proposals.similar(db, event["id"], title(rng))
+            similarity.similar(db, event["id"], title(rng))
             timings.append((time.perf_counter() - start) * 1000)
         print(
             f"  {target:>5} proposals: median {statistics.median(timings):6.1f} ms,"

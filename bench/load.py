@@ -94,7 +94,7 @@ def load_phase(users: int, seconds: int, work: Path) -> None:
 def contested_phase(work: Path) -> bool:
     from datetime import date
 
-    from configurator.cli import demo_schema
+    from configurator.demo import demo_schema
 
     db_path = work / "contested.db"
     db = connect(db_path)

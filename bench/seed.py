@@ -24,9 +24,9 @@ from typing import Any
 import sqlite_utils
 
 from configurator import events
-from configurator.cli import demo_schema
 from configurator.compiler import CompiledSchema, dumps
 from configurator.db import connect, write
+from configurator.demo import demo_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 FOSDEM = ROOT.parent / "shared" / "data" / "schedules" / "fosdem-2025.xml"
@@ -63,7 +63,7 @@ def fosdem_event(db: sqlite_utils.Database, slug: str = "fosdem-2025") -> int:
     doc["event"].update(slug=slug, title="FOSDEM 2025")
     agenda = doc["sections"][0]
     agenda.update(rooms=[], sessions=[], per_day={"max": 12}, max=20)
-    schedule = imports.parse_frab(FOSDEM.read_bytes(), doc["event"]["timezone"])
+    schedule = imports.read(FOSDEM, timezone=doc["event"]["timezone"])
     imports.merge_into_section(agenda, schedule)
     rng = random.Random(2025)
     for room in agenda["rooms"]:

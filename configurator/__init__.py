@@ -44,9 +44,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             Path(app.instance_path)
         )
 
-    from . import db, web
+    from . import web
 
-    db.init_app(app)
     web.init_app(app)
     return app
 

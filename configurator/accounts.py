@@ -126,23 +126,3 @@ def role_on(db: sqlite_utils.Database, event_id: int, account_id: int | None) ->
         [event_id, account_id],
     ).fetchone()
     return row[0] if row else None
-
-
-def create_api_token(db: sqlite_utils.Database, account_id: int, label: str) -> str:
-    """Issue an API token for an account (shown once, stored as a hash)."""
-    token = "cfg_" + new_token()
-    with write(db):
-        db.execute(
-            "INSERT INTO api_tokens (account_id, token_hash, label, created_at) VALUES (?,?,?,?)",
-            [account_id, token_hash(token), label[:100], stamp()],
-        )
-    return token
-
-
-def account_for_api_token(db: sqlite_utils.Database, token: str) -> int | None:
-    """The account an API token belongs to, or None."""
-    row = db.execute(
-        "SELECT account_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
-        [token_hash(token)],
-    ).fetchone()
-    return row[0] if row else None

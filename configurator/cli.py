@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
-import json
 import os
-import secrets
 import sys
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 import sqlite_utils
 
-from . import PROJECT_ROOT, accounts, attendees, designs, events, optionschema, proposals
-from .db import connect, write
+from . import PROJECT_ROOT, accounts, events, invitations, optionschema
+from . import demo as demo_event
+from .db import connect
 from .errors import ConfiguratorError
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
@@ -142,9 +140,7 @@ def import_sessions(
     current = events.get_event(db, slug)
     doc = events.draft(current)
     section = _sessions_section(doc, section_id)
-    schedule = imports.parse_schedule(
-        Path(file).name, Path(file).read_bytes(), timezone or doc["event"]["timezone"]
-    )
+    schedule = imports.read(file, timezone=timezone or doc["event"]["timezone"])
     rooms = imports.parse_room_capacities(Path(capacities).read_text()) if capacities else None
     report = imports.merge_into_section(section, schedule, rooms)
     imports.widen_event_days(doc, schedule)
@@ -201,39 +197,18 @@ def invite(
     db = open_db(ctx)
     current = events.get_event(db, slug)
     if csv_file:
-        people = read_people_csv(Path(csv_file).read_text(encoding="utf-8-sig"))
+        people = invitations.read_people_csv(Path(csv_file).read_text(encoding="utf-8-sig"))
     elif email and name:
         people = [(name, email)]
     else:
         raise ConfiguratorError("Give --email and --name, or --csv FILE.")
-    with write(db):
-        issued = [attendees.invite(db, current["id"], n, e) for n, e in people]
+    issued = invitations.invite_people(db, current["id"], people)
     out = csv.writer(sys.stdout)
     out.writerow(["name", "email", "link"])
     for inv in issued:
         out.writerow(
             [inv.attendee["name"], inv.attendee["email"], f"{base_url.rstrip('/')}/a/{inv.token}"]
         )
-
-
-def read_people_csv(text: str) -> list[tuple[str, str]]:
-    """(name, email) pairs from a CSV with name and email columns; every bad row is named."""
-    reader = csv.DictReader(io.StringIO(text))
-    columns = {c.strip().lower() for c in reader.fieldnames or []}
-    if not {"name", "email"} <= columns:
-        raise ConfiguratorError("The CSV needs a header row with name and email columns.")
-    people, problems = [], []
-    for line, row in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
-        try:
-            people.append(attendees.clean_person(row["name"], row["email"]))
-        except ConfiguratorError as exc:
-            problems.append(optionschema.Problem("", f"line {line}", exc.message))
-    if problems:
-        raise ConfiguratorError(f"{len(problems)} row(s) of the CSV cannot be used.", problems)
-    if not people:
-        raise ConfiguratorError("The CSV has no rows.")
-    return people
 
 
 @cli.group()
@@ -271,85 +246,18 @@ def demo(ctx: click.Context, reset: bool, base_url: str) -> None:
     if reset:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
-    db = open_db(ctx)
-    doc = demo_schema(date.today())
-    # The demo shows co-creation too: attendees propose sessions and support each other's.
-    doc["proposals"] = {
-        "enabled": True,
-        "title": "Propose a session",
-        "max_per_attendee": 3,
-        "supports_per_attendee": 5,
-        "threshold": 2,
-        "formats": ["in_person", "online"],
-    }
-    slug = doc["event"]["slug"]
-    if db.execute("SELECT 1 FROM events WHERE slug = ?", [slug]).fetchone():
-        raise ConfiguratorError(f"The demo event {slug!r} already exists; use --reset.")
-    password = secrets.token_urlsafe(9)
-    organiser = accounts.create_account(db, "organiser@example.org", "Olga Organiser", password)
-    staff = accounts.create_account(db, "staff@example.org", "Sam Staff", password + "-staff")
-    created = events.create_event(db, doc, organiser)
-    accounts.grant(db, created["id"], staff, "staff")
-    events.publish(db, slug, organiser)
-    people = [
-        ("Ana Lima", "ana@example.org"),
-        ("Ben Okafor", "ben@example.org"),
-        ("Chloé Martin", "chloe@example.org"),
-        ("Dev Patel", "dev@example.org"),
-    ]
-    links = [attendees.invite(db, created["id"], n, e) for n, e in people]
-    seed = {
-        "agenda": {
-            "opening": {"format": "in_person"},
-            "maps": {"format": "in_person"},
-            "closing": {"format": "online"},
-        },
-        "channels": {"email": {}},
-        "preferences": {"diet": "vegetarian"},
-    }
-    designs.save_design(db, links[3].attendee, seed, confirm=True)
-    settings = proposals.settings_for(db, created["id"])
-    idea = proposals.clean(
-        settings,
-        "Bike repair for beginners",
-        "Bring a bike with a flat tyre or squeaky brakes; we fix them together.",
-        "in_person",
-        "making, bikes",
-    )
-    proposed = proposals.propose(db, created["id"], links[1].attendee["id"], idea)
-    proposals.support(db, created["id"], proposed, links[2].attendee["id"])
+    made = demo_event.create(open_db(ctx), date.today())
     base = base_url.rstrip("/")
-    click.echo(f"Demo event: {doc['event']['title']} ({slug}), version 1 published.")
+    click.echo(f"Demo event: {made.title} ({made.slug}), version 1 published.")
     click.echo(f"Database: {path}")
     click.echo("")
     click.echo(f"Organiser sign-in: {base}/login")
-    click.echo(f"  email: organiser@example.org   password: {password}")
-    click.echo(f"  staff (read-only): staff@example.org   password: {password}-staff")
+    click.echo(f"  email: {demo_event.ORGANISER}   password: {made.password}")
+    click.echo(f"  staff (read-only): {demo_event.STAFF}   password: {made.password}-staff")
     click.echo("")
     click.echo("Attendee links (each opens that person's designer):")
-    for inv in links:
+    for inv in made.links:
         click.echo(f"  {inv.attendee['name']:<14} {base}/a/{inv.token}")
-
-
-def demo_schema(today: date) -> dict[str, Any]:
-    """The example un-conference, moved to start 30 days from today with its window open."""
-    doc = json.loads((optionschema.SCHEMAS_DIR / "examples" / "unconference.json").read_text())
-    first = date.fromisoformat(doc["event"]["starts_on"])
-    shift = (today + timedelta(days=30)) - first
-    doc["event"]["starts_on"] = str(first + shift)
-    doc["event"]["ends_on"] = str(date.fromisoformat(doc["event"]["ends_on"]) + shift)
-    for section in doc["sections"]:
-        for session in section.get("sessions", []):
-            for key in ("start", "end"):
-                moment = optionschema.parse_instant(session[key]) + shift
-                session[key] = moment.isoformat()
-    start = optionschema.parse_instant(doc["sections"][0]["sessions"][0]["start"])
-    doc["event"]["window"] = {
-        "opens": (start - timedelta(days=60)).isoformat(),
-        "closes": (start - timedelta(days=1)).isoformat(),
-        "edit_after_confirm": True,
-    }
-    return doc
 
 
 @cli.command()

@@ -1,4 +1,4 @@
-"""The database connection: one per thread, tuned pragmas, and the single door for writes."""
+"""The database connection: tuned pragmas, one connection per thread, and the single door for writes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import click
 import sqlite_utils
-from flask import Flask, current_app
 
 from . import migrations
 
@@ -58,9 +56,8 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         conn.execute("COMMIT")
 
 
-def get_db() -> sqlite_utils.Database:
-    """The calling thread's connection to the app's database, opened once per thread."""
-    path = current_app.config["DATABASE"]
+def thread_connection(path: str) -> sqlite_utils.Database:
+    """The calling thread's connection to the database at path, opened once per thread."""
     cache: dict[str, sqlite_utils.Database] = _local.__dict__.setdefault("dbs", {})
     db = cache.get(path)
     if db is None:
@@ -74,17 +71,3 @@ def close_thread_connections() -> None:
     for db in cache.values():
         db.conn.close()
     cache.clear()
-
-
-@click.command("init-db")
-def init_db_command() -> None:
-    """Create or migrate the database."""
-    db = get_db()
-    click.echo(
-        f"Database ready at {current_app.config['DATABASE']} (step {migrations.current(db)})."
-    )
-
-
-def init_app(app: Flask) -> None:
-    """Register the database commands with the app."""
-    app.cli.add_command(init_db_command)

@@ -220,6 +220,33 @@ def seats_taken(db: sqlite_utils.Database, event_id: int) -> dict[Key, int]:
     return {(r[0], r[1]): r[2] for r in rows}
 
 
+def seat_counts(db: sqlite_utils.Database, event_id: int) -> dict[tuple[str, str], int]:
+    """Seats taken per option, counted again only when the database changed since last time.
+
+    Counting scans every pick of the event (milliseconds at FOSDEM size, on every page view);
+    SQLite's data_version moves when another connection commits, total_changes when this one
+    does, so a count is reused only while nothing at all was written.
+    """
+    version = (db.execute("PRAGMA data_version").fetchone()[0], db.conn.total_changes)
+    cache: dict[int, Any] = db.__dict__.setdefault("_attendee_seat_counts", {})
+    found = cache.get(event_id)
+    if found is None or found[0] != version:
+        found = cache[event_id] = (version, seats_taken(db, event_id))
+    return found[1]
+
+
+def promotion_notices(db: sqlite_utils.Database, attendee_id: int) -> list[dict[str, Any]]:
+    """Seats won from a waitlist since the attendee last saved their design themselves."""
+    rows = db.execute(
+        "SELECT subject, body, created_at FROM outbox WHERE attendee_id = ?"
+        " AND kind = 'waitlist_promoted' AND created_at > coalesce((SELECT max(saved_at)"
+        " FROM design_history WHERE attendee_id = ? AND reason IN ('edit', 'confirm')), '')"
+        " ORDER BY id",
+        [attendee_id, attendee_id],
+    )
+    return [dict(r) for r in rows]
+
+
 def waitlist_lengths(db: sqlite_utils.Database, event_id: int) -> dict[Key, int]:
     """How many attendees wait for each option."""
     rows = db.execute(
@@ -362,3 +389,53 @@ def history(db: sqlite_utils.Database, attendee_id: int) -> list[dict[str, Any]]
         [attendee_id],
     )
     return [dict(r, document=json.loads(r["document"])) for r in rows]
+
+
+def design_state(
+    db: sqlite_utils.Database,
+    attendee: dict[str, Any],
+    schema: CompiledSchema,
+    warnings: list[Problem],
+) -> dict[str, Any]:
+    """The attendee's design as the API shows it (see DesignState in docs/openapi.json)."""
+    event = events.get_event_by_id(db, attendee["event_id"], with_draft=False)
+    stored = get_design(db, attendee["id"])
+    window = events.window(event, schema)
+    return {
+        "event": event["slug"],
+        "version": stored["version"] if stored else schema.version,
+        "status": stored["status"] if stored else "none",
+        "design": stored["document"] if stored else {},
+        "updated_at": stored["updated_at"] if stored else None,
+        "needs_attention": stored["needs_attention"] if stored else None,
+        "seats": seats_held(db, attendee["id"]),
+        "waitlists": waitlists(db, attendee["id"]),
+        "window": {
+            "open": window.open,
+            "reason": window.reason,
+            "edit_after_confirm": window.edit_after_confirm,
+        },
+        "warnings": [{"path": w.pointer, "where": w.path, "message": w.message} for w in warnings],
+    }
+
+
+def seats_held(db: sqlite_utils.Database, attendee_id: int) -> list[dict[str, Any]]:
+    """The seats the attendee holds, as section, option and format."""
+    rows = db.execute(
+        "SELECT section_id, option_id, format FROM picks WHERE attendee_id = ? AND seated = 1"
+        " ORDER BY section_id, option_id",
+        [attendee_id],
+    )
+    return [{"section": r[0], "option": r[1], "format": r[2]} for r in rows]
+
+
+def waitlists(db: sqlite_utils.Database, attendee_id: int) -> list[dict[str, Any]]:
+    """The waitlists the attendee is on, with their position (1 = next in line)."""
+    rows = db.execute(
+        "SELECT w.section_id, w.option_id, w.format, (SELECT count(*) FROM waitlist o"
+        " WHERE o.event_id = w.event_id AND o.section_id = w.section_id"
+        " AND o.option_id = w.option_id AND o.position <= w.position)"
+        " FROM waitlist w WHERE w.attendee_id = ? ORDER BY w.position",
+        [attendee_id],
+    )
+    return [{"section": r[0], "option": r[1], "format": r[2], "position": r[3]} for r in rows]

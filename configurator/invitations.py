@@ -11,10 +11,30 @@ import sqlite_utils
 from . import attendees
 from .attendees import Invitation
 from .db import write
-from .errors import BadRequest, NotFound
+from .errors import BadRequest, NotFound, Problem
+from .exports.writers import defuse
 
 LINK_COLUMNS = ["name", "email", "link"]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def read_people_csv(text: str) -> list[tuple[str, str]]:
+    """(name, email) pairs from a CSV with name and email columns; every bad row is named."""
+    reader = csv.DictReader(io.StringIO(text))
+    columns = {c.strip().lower() for c in reader.fieldnames or []}
+    if not {"name", "email"} <= columns:
+        raise BadRequest("The CSV needs a header row with name and email columns.")
+    people, problems = [], []
+    for line, row in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
+        try:
+            people.append(attendees.clean_person(row["name"], row["email"]))
+        except BadRequest as exc:
+            problems.append(Problem("", f"line {line}", exc.message))
+    if problems:
+        raise BadRequest(f"{len(problems)} row(s) of the CSV cannot be used.", problems)
+    if not people:
+        raise BadRequest("The CSV has no rows.")
+    return people
 
 
 def invite_people(
@@ -52,11 +72,6 @@ def revoke(db: sqlite_utils.Database, event_id: int, attendee_id: int) -> dict[s
 def personal_link(base_url: str, token: str) -> str:
     """The address an attendee opens to design their experience."""
     return f"{base_url.rstrip('/')}/a/{token}"
-
-
-def defuse(cell: str) -> str:
-    """A cell a spreadsheet will show as text, never run as a formula."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 def links_csv(invitations: list[Invitation], base_url: str) -> str:

@@ -1,16 +1,10 @@
-"""Co-creation: attendees propose sessions or topics, support them within a budget, and the
-organiser answers each one, turning accepted proposals into options of the schema draft."""
+"""Co-creation: attendees propose sessions, support others' within a budget, and see what came of it."""
 
 from __future__ import annotations
 
 import copy
-import csv
-import difflib
-import functools
-import io
 import json
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,22 +15,17 @@ import sqlite_utils
 from . import designs, events
 from .clock import now, stamp
 from .db import write
-from .errors import BadRequest, Conflict, Forbidden, NotFound, Problem, SchemaInvalid, WindowClosed
+from .errors import BadRequest, Conflict, Forbidden, NotFound, Problem, WindowClosed
 from .optionschema import parse_instant
 
 Key = tuple[str, str]
-
 DEFAULT_TITLE = "Proposals"
 DEFAULT_MAX_PER_ATTENDEE = 3
 DEFAULT_SUPPORTS_PER_ATTENDEE = 5
 TITLE_MAX = 200
 DESCRIPTION_MAX = 5000
-REASON_MAX = 2000
 TAGS_MAX = 5
 TAG_MAX = 40
-SIMILAR_THRESHOLD = 0.4
-SIMILAR_LIMIT = 5
-
 STATUSES = ("open", "under_consideration", "accepted", "declined", "merged")
 STATUS_TITLES = {
     "open": "Open",
@@ -45,12 +34,11 @@ STATUS_TITLES = {
     "declined": "Declined",
     "merged": "Merged",
 }
+
+
 # Supports count against a budget only while the proposal can still become something.
 SUPPORTABLE = ("open", "under_consideration")
 PHASE_WORDS = {"propose": "Proposing", "support": "Supporting", "answer": "Answering"}
-
-
-# --- settings and phases -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -105,10 +93,10 @@ def phase(settings: Settings, name: str, moment: datetime | None = None) -> Phas
         return PhaseState(True, f"{words} is open.")
     moment = moment or now()
     if moment < parse_instant(dates["opens"]):
-        return PhaseState(False, f"{words} opens on {_when(dates['opens'])}.")
+        return PhaseState(False, f"{words} opens on {local_when(dates['opens'])}.")
     if moment >= parse_instant(dates["closes"]):
-        return PhaseState(False, f"{words} closed on {_when(dates['closes'])}.")
-    return PhaseState(True, f"{words} is open until {_when(dates['closes'])}.")
+        return PhaseState(False, f"{words} closed on {local_when(dates['closes'])}.")
+    return PhaseState(True, f"{words} is open until {local_when(dates['closes'])}.")
 
 
 def require_phase(settings: Settings, name: str, moment: datetime | None = None) -> None:
@@ -118,7 +106,7 @@ def require_phase(settings: Settings, name: str, moment: datetime | None = None)
         raise WindowClosed(state.reason)
 
 
-def _when(instant: str) -> str:
+def local_when(instant: str) -> str:
     return instant[:16].replace("T", " at ")
 
 
@@ -130,16 +118,14 @@ def format_title(format_id: str | None) -> str:
     return words[:1].upper() + words[1:]
 
 
-# --- reading proposals ---------------------------------------------------------------------------
-
-_SELECT = (
+SELECT_PROPOSALS = (
     "SELECT p.*, a.name AS author_name,"
     " (SELECT count(*) FROM supports s WHERE s.proposal_id = p.id) AS supports"
     " FROM proposals p JOIN attendees a ON a.id = p.author_id"
 )
 
 
-def _row(row: Any, threshold: int | None = None) -> dict[str, Any]:
+def proposal_dict(row: Any, threshold: int | None = None) -> dict[str, Any]:
     proposal = dict(row)
     proposal["tags"] = json.loads(proposal["tags"])
     proposal["status_title"] = STATUS_TITLES[proposal["status"]]
@@ -159,11 +145,13 @@ def get_proposal(
     threshold: int | None = None,
 ) -> dict[str, Any]:
     """One proposal of the event; a hidden one only when asked for (staff), else NotFound."""
-    row = db.execute(_SELECT + " WHERE p.id = ? AND p.event_id = ?", [proposal_id, event_id])
+    row = db.execute(
+        SELECT_PROPOSALS + " WHERE p.id = ? AND p.event_id = ?", [proposal_id, event_id]
+    )
     found = row.fetchone()
     if found is None or (found["hidden_at"] and not include_hidden):
         raise NotFound(f"There is no proposal number {proposal_id} here.")
-    return _row(found, threshold)
+    return proposal_dict(found, threshold)
 
 
 def visible(
@@ -171,12 +159,12 @@ def visible(
 ) -> list[dict[str, Any]]:
     """Every proposal attendees may see, most supported first, merged ones left out."""
     rows = db.execute(
-        _SELECT + " WHERE p.event_id = ? AND p.hidden_at IS NULL AND p.status != 'merged'"
+        SELECT_PROPOSALS + " WHERE p.event_id = ? AND p.hidden_at IS NULL AND p.status != 'merged'"
         " ORDER BY CASE WHEN p.status IN ('open', 'under_consideration') THEN 0"
         " WHEN p.status = 'accepted' THEN 1 ELSE 2 END, supports DESC, p.id DESC",
         [event_id],
     )
-    return [_row(r, threshold) for r in rows]
+    return [proposal_dict(r, threshold) for r in rows]
 
 
 def ranked(
@@ -184,10 +172,11 @@ def ranked(
 ) -> list[dict[str, Any]]:
     """Every proposal for organisers and staff, hidden ones included, most supported first."""
     rows = db.execute(
-        _SELECT + " WHERE p.event_id = ? ORDER BY p.hidden_at IS NOT NULL, supports DESC, p.id",
+        SELECT_PROPOSALS
+        + " WHERE p.event_id = ? ORDER BY p.hidden_at IS NOT NULL, supports DESC, p.id",
         [event_id],
     )
-    return [_row(r, threshold) for r in rows]
+    return [proposal_dict(r, threshold) for r in rows]
 
 
 def supported_ids(db: sqlite_utils.Database, attendee_id: int) -> set[int]:
@@ -226,135 +215,6 @@ def proposal_count(db: sqlite_utils.Database, event_id: int, attendee_id: int) -
         "SELECT count(*) FROM proposals WHERE event_id = ? AND author_id = ?",
         [event_id, attendee_id],
     ).fetchone()[0]
-
-
-# --- similarity ----------------------------------------------------------------------------------
-
-_WORD = re.compile(r"[^\W_]+")
-_COMMON = (
-    "a an and the of for to in on with at by from about how we our your you is are be it its"
-    " this that as or into vs via let lets what why who using use"
-    # Words every proposal could carry say nothing about which one it is.
-    " session talk workshop discussion intro introduction"
-)
-_STOP = frozenset(_COMMON.split())
-
-
-def _plain(text: str) -> str:
-    """Casefolded text without accents, so café and cafe are the same word."""
-    folded = text.casefold()
-    if folded.isascii():
-        return folded
-    decomposed = unicodedata.normalize("NFKD", folded)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def words(text: str) -> set[str]:
-    """The meaningful words of a text, lightly stemmed (bikes and bike are one word)."""
-    found = set()
-    for word in _WORD.findall(_plain(text)):
-        if len(word) < 2 or word in _STOP:
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        found.add(word)
-    return found
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
-
-
-@dataclass(frozen=True)
-class _Text:
-    """What comparing a proposal needs, computed once: its title's words, spelled, and all words."""
-
-    title: frozenset[str]
-    spelled: str
-    everything: frozenset[str]
-
-
-@functools.lru_cache(maxsize=20_000)  # a search reads every proposal; their words rarely change
-def _text(title: str, text: str = "") -> _Text:
-    mine = frozenset(words(title))
-    return _Text(mine, " ".join(sorted(mine)), mine | words(text))
-
-
-def _score(query: _Text, other: _Text, matcher: difflib.SequenceMatcher, bar: float) -> float:
-    """The similarity of two texts, or 0.0 as soon as it is sure to stay below the bar.
-
-    The matcher holds the query as its second sequence, so its index is built once per search.
-    """
-    rest = 0.4 * _jaccard(query.title, other.title) + 0.2 * _jaccard(
-        query.everything, other.everything
-    )
-    matcher.set_seq1(other.spelled)
-    # ratio() is the costly part; its cheap upper bounds rule most proposals out first.
-    if rest + 0.4 * matcher.real_quick_ratio() < bar or rest + 0.4 * matcher.quick_ratio() < bar:
-        return 0.0
-    return rest + 0.4 * matcher.ratio()
-
-
-def similarity(title: str, other_title: str, text: str = "", other_text: str = "") -> float:
-    """How alike two proposals read, from 0 to 1: title words, title spelling, then all words.
-
-    Word order and small typos should not hide a duplicate, so the spelling compared is that of
-    the title's words in sorted order.
-    """
-    query = _text(title, text)
-    matcher = difflib.SequenceMatcher(None, autojunk=False)
-    matcher.set_seq2(query.spelled)
-    return _score(query, _text(other_title, other_text), matcher, 0.0)
-
-
-@dataclass(frozen=True)
-class Similar:
-    """A visible proposal that reads like the one being written."""
-
-    proposal: dict[str, Any]
-    score: float
-
-
-def similar(
-    db: sqlite_utils.Database,
-    event_id: int,
-    title: str,
-    description: str = "",
-    *,
-    exclude: int | None = None,
-    threshold: int | None = None,
-    limit: int = SIMILAR_LIMIT,
-) -> list[Similar]:
-    """The visible proposals most like a title (and description), best first."""
-    query = _text(title, description)
-    if not query.title:
-        return []
-    matcher = difflib.SequenceMatcher(None, autojunk=False)
-    matcher.set_seq2(query.spelled)
-    scored = []
-    rows = db.execute(
-        "SELECT id, title, description, tags FROM proposals WHERE event_id = ?"
-        " AND hidden_at IS NULL AND status != 'merged'",
-        [event_id],
-    )
-    for row in rows:
-        if row["id"] == exclude:
-            continue
-        # The tags' JSON text gives the same words as the tags themselves.
-        other = _text(row["title"], row["description"] + " " + row["tags"])
-        score = _score(query, other, matcher, SIMILAR_THRESHOLD)
-        if score >= SIMILAR_THRESHOLD:
-            scored.append((round(score, 3), row["id"]))
-    scored.sort(key=lambda pair: (-pair[0], pair[1]))
-    found = [
-        Similar(get_proposal(db, event_id, pid, threshold=threshold), score)
-        for score, pid in scored[: limit * 4]  # ties on score are broken by support below
-    ]
-    found.sort(key=lambda s: (-s.score, -s.proposal["supports"], s.proposal["id"]))
-    return found[:limit]
-
-
-# --- proposing -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -477,9 +337,6 @@ def edit(
         )
 
 
-# --- supporting ----------------------------------------------------------------------------------
-
-
 def support(
     db: sqlite_utils.Database,
     event_id: int,
@@ -540,335 +397,20 @@ def withdraw(
         return budget(db, event_id, attendee_id, settings.supports_per_attendee)
 
 
-# --- answering -----------------------------------------------------------------------------------
-
-
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip().replace("\r\n", "\n")
-    if not reason:
-        raise BadRequest(
-            "Give a reason: the author and the supporters see it.",
-            [Problem("/reason", "reason", "give a reason the author and supporters will read")],
-        )
-    if len(reason) > REASON_MAX:
-        raise BadRequest(
-            "The reason is too long.",
-            [Problem("/reason", "reason", f"keep the reason to {REASON_MAX} characters")],
-        )
-    return reason
-
-
-def _answerable(proposal: dict[str, Any]) -> None:
-    if proposal["hidden"]:
-        raise Conflict("This proposal is hidden; hidden proposals get no answer.")
-    if proposal["status"] not in SUPPORTABLE:
-        raise Conflict(
-            f"This proposal is already {proposal['status_title'].lower()}; that answer is final."
-        )
-
-
-def answer(
-    db: sqlite_utils.Database,
-    event_id: int,
-    proposal_id: int,
-    status: str,
-    reason: str,
-    moment: datetime | None = None,
-) -> None:
-    """Mark a proposal under consideration or declined, with a reason everyone concerned sees."""
-    if status not in ("under_consideration", "declined"):
-        raise BadRequest(
-            "Answer with under consideration or declined; accepting and merging have their own"
-            " forms.",
-            [Problem("/status", "status", "choose under consideration or declined")],
-        )
-    reason = _reason(reason)
-    require_phase(settings_for(db, event_id), "answer", moment)
-    with write(db):
-        proposal = get_proposal(db, event_id, proposal_id, include_hidden=True)
-        _answerable(proposal)
-        _set_status(db, proposal_id, status, reason)
-        _notify_status(db, proposal, status, reason)
-
-
-def _set_status(
-    db: sqlite_utils.Database,
-    proposal_id: int,
-    status: str,
-    reason: str,
-    *,
-    merged_into: int | None = None,
-    option_section: str | None = None,
-    option_id: str | None = None,
-) -> None:
-    answered = stamp()
-    db.execute(
-        "UPDATE proposals SET status = ?, answer_reason = ?, answered_at = ?, updated_at = ?,"
-        " merged_into = coalesce(?, merged_into), option_section = coalesce(?, option_section),"
-        " option_id = coalesce(?, option_id) WHERE id = ?",
-        [status, reason, answered, answered, merged_into, option_section, option_id, proposal_id],
-    )
-
-
-def merge(
-    db: sqlite_utils.Database,
-    event_id: int,
-    duplicate_id: int,
-    target_id: int,
-    reason: str,
-    moment: datetime | None = None,
-) -> int:
-    """Merge a duplicate into another proposal, carrying its supports over; return how many moved.
-
-    A supporter of both keeps the one support on the target and gets the duplicate's back.
-    """
-    reason = _reason(reason)
-    if duplicate_id == target_id:
-        raise BadRequest(
-            "A proposal cannot be merged into itself.",
-            [Problem("/into", "into", "choose another proposal to merge into")],
-        )
-    require_phase(settings_for(db, event_id), "answer", moment)
-    with write(db):
-        duplicate = get_proposal(db, event_id, duplicate_id, include_hidden=True)
-        _answerable(duplicate)
-        try:
-            target = get_proposal(db, event_id, target_id)
-        except NotFound:
-            raise BadRequest(
-                "There is no such proposal to merge into.",
-                [Problem("/into", "into", "choose a visible proposal of this event")],
-            ) from None
-        if target["status"] in ("declined", "merged"):
-            raise Conflict(
-                f"“{target['title']}” is {target['status_title'].lower()}; merge into a proposal"
-                " that is still open, under consideration or accepted."
-            )
-        moved = db.execute(
-            "INSERT OR IGNORE INTO supports (proposal_id, attendee_id, created_at)"
-            " SELECT ?, attendee_id, created_at FROM supports"
-            " WHERE proposal_id = ? AND attendee_id != ?",
-            [target_id, duplicate_id, target["author_id"]],
-        ).rowcount
-        _set_status(db, duplicate_id, "merged", reason, merged_into=target_id)
-        _notify_status(db, duplicate, "merged", reason, target)
-    return moved
-
-
-def hide(db: sqlite_utils.Database, event_id: int, proposal_id: int, reason: str) -> None:
-    """Hide a proposal from attendees, exports and the API; its supports come back."""
-    reason = _reason(reason)
-    with write(db):
-        proposal = get_proposal(db, event_id, proposal_id, include_hidden=True)
-        if proposal["hidden"]:
-            raise Conflict("This proposal is already hidden.")
-        if proposal["status"] == "accepted":
-            raise Conflict(
-                "An accepted proposal is part of the schema: remove its option in the schema"
-                " editor instead."
-            )
-        now_text = stamp()
-        db.execute(
-            "UPDATE proposals SET hidden_at = ?, hidden_reason = ?, updated_at = ? WHERE id = ?",
-            [now_text, reason, now_text, proposal_id],
-        )
-        # Only the author hears of it: the title may be why it was hidden.
-        _queue(
-            db,
-            event_id,
-            [proposal["author_id"]],
-            "proposal_hidden",
-            f"Your proposal “{proposal['title']}” was hidden",
-            f"The organisers hid your proposal “{proposal['title']}”.\n\nTheir reason: {reason}",
-        )
-
-
-# --- accepting: the proposal becomes an option of the draft ----------------------------------------
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where an accepted proposal goes: a sessions section (slot, room, seats) or a choice section."""
-
-    section_id: str
-    start: str | None = None
-    end: str | None = None
-    room: str | None = None
-    capacity: int | None = None
-
-
-def option_id_for(proposal_id: int) -> str:
-    """The id an accepted proposal's option gets."""
-    return f"proposal-{proposal_id}"
-
-
-def accept(
-    db: sqlite_utils.Database,
-    event_id: int,
-    proposal_id: int,
-    reason: str,
-    placement: Placement,
-    moment: datetime | None = None,
-) -> Key:
-    """Accept a proposal: add it to the schema draft as a session or an option, atomically."""
-    reason = _reason(reason)
-    require_phase(settings_for(db, event_id), "answer", moment)
-    with write(db):
-        event = events.get_event_by_id(db, event_id)
-        proposal = get_proposal(db, event_id, proposal_id, include_hidden=True)
-        _answerable(proposal)
-        doc = events.draft(event)
-        section, item = _new_option(doc, proposal, placement)
-        key = (section["id"], item["id"])
-        try:
-            events.save_draft(db, event["slug"], doc)
-        except SchemaInvalid as error:
-            raise _placement_problems(doc, error, key) from None
-        _set_status(db, proposal_id, "accepted", reason, option_section=key[0], option_id=key[1])
-        _notify_status(db, proposal, "accepted", reason)
-    return key
-
-
-def _new_option(
-    doc: dict[str, Any], proposal: dict[str, Any], placement: Placement
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Add the proposal's session or option to a draft document in place."""
-    section = next((s for s in doc["sections"] if s["id"] == placement.section_id), None)
-    if section is None or section["kind"] == "fields":
-        raise BadRequest(
-            "Choose where the proposal goes.",
-            [Problem("/section", "section", "choose a sessions section or a choice section")],
-        )
-    oid = option_id_for(proposal["id"])
-    items = section.setdefault("sessions" if section["kind"] == "sessions" else "options", [])
-    if any(i["id"] == oid for i in items):
-        raise Conflict(f"The draft already has an option {oid!r} in “{section['title']}”.")
-    item: dict[str, Any] = {"id": oid, "title": proposal["title"][:300]}
-    if proposal["description"]:
-        item["description"] = proposal["description"]
-    if section["kind"] == "sessions":
-        problems = [
-            Problem(f"/{name}", name, f"give the session's {words_}")
-            for name, words_ in (("start", "start time"), ("end", "end time"))
-            if not getattr(placement, name)
-        ]
-        if problems:
-            raise BadRequest("A session needs a start and an end.", problems)
-        item["start"], item["end"] = placement.start, placement.end
-        if placement.room:
-            item["room"] = placement.room
-        if proposal["tags"]:
-            item["tags"] = proposal["tags"]
-    if placement.capacity is not None:
-        item["capacity"] = placement.capacity
-    item["source"] = {"system": "proposal", "proposal_id": proposal["id"]}
-    items.append(item)
-    return section, item
-
-
-def _placement_problems(doc: dict[str, Any], error: SchemaInvalid, key: Key) -> SchemaInvalid:
-    """The draft's problems about the new item, pointed at the placement form's fields."""
-    s_index = next(i for i, s in enumerate(doc["sections"]) if s["id"] == key[0])
-    section = doc["sections"][s_index]
-    kind = "sessions" if section["kind"] == "sessions" else "options"
-    i_index = next(i for i, o in enumerate(section[kind]) if o["id"] == key[1])
-    prefix = f"/sections/{s_index}/{kind}/{i_index}"
-    problems = []
-    for p in error.problems:
-        if p.pointer == prefix or p.pointer.startswith(prefix + "/"):
-            name = p.pointer[len(prefix) + 1 :].split("/")[0] or "section"
-            name = name if name in ("start", "end", "room", "capacity") else "section"
-            problems.append(Problem(f"/{name}", name, p.message))
-        else:
-            problems.append(p)
-    return SchemaInvalid("The draft would not be a valid schema with this option.", problems)
-
-
-# --- notifications -------------------------------------------------------------------------------
-
-_STATUS_WORDS = {
-    "under_consideration": "is under consideration",
-    "accepted": "was accepted",
-    "declined": "was declined",
-    "merged": "was merged",
-}
-
-
-def _notify_status(
-    db: sqlite_utils.Database,
-    proposal: dict[str, Any],
-    status: str,
-    reason: str,
-    target: dict[str, Any] | None = None,
-) -> None:
-    """Queue one message for the author and one for each supporter of a status change."""
-    title, words_ = proposal["title"], _STATUS_WORDS[status]
-    merged = f" into “{target['title']}”" if target else ""
-    back = ""
-    if status in ("declined", "merged"):
-        back = " Your support has come back to you, to give to another proposal."
-        if target:
-            back = " Your support now counts for the proposal it was merged into."
-    body = f"Their reason: {reason}"
-    _queue(
-        db,
-        proposal["event_id"],
-        [proposal["author_id"]],
-        "proposal_answered",
-        f"Your proposal “{title}” {words_}{merged}",
-        f"Your proposal “{title}” {words_}{merged}.\n\n{body}",
-    )
-    supporters = [
-        r[0]
-        for r in db.execute(
-            "SELECT attendee_id FROM supports WHERE proposal_id = ? ORDER BY attendee_id",
-            [proposal["id"]],
-        )
-    ]
-    _queue(
-        db,
-        proposal["event_id"],
-        supporters,
-        "proposal_answered",
-        f"A proposal you support {words_}: “{title}”",
-        f"The proposal “{title}”, which you support, {words_}{merged}.\n\n{body}{back}",
-    )
-
-
-def _queue(
-    db: sqlite_utils.Database,
-    event_id: int,
-    attendee_ids: list[int],
-    kind: str,
-    subject: str,
-    body: str,
-) -> None:
-    created = stamp()
-    for attendee_id in attendee_ids:
-        db.execute(
-            "INSERT INTO outbox (event_id, attendee_id, kind, subject, body, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [event_id, attendee_id, kind, subject[:300], body, created],
-        )
-
-
-# --- what came of it -----------------------------------------------------------------------------
-
-
-def _published_options(db: sqlite_utils.Database, event_id: int) -> dict[Key, Any]:
+def published_options(db: sqlite_utils.Database, event_id: int) -> dict[Key, Any]:
     if events.latest_number(db, event_id) is None:
         return {}
     return events.compiled(db, event_id).options
 
 
-def _final(db: sqlite_utils.Database, proposal_id: int) -> dict[str, Any] | None:
+def final_proposal(db: sqlite_utils.Database, proposal_id: int) -> dict[str, Any] | None:
     """The proposal a chain of merges ends in."""
     seen: set[int] = set()
     current: int | None = proposal_id
     row = None
     while current is not None and current not in seen:
         seen.add(current)
-        row = db.execute(_SELECT + " WHERE p.id = ?", [current]).fetchone()
+        row = db.execute(SELECT_PROPOSALS + " WHERE p.id = ?", [current]).fetchone()
         if row is None:
             return None
         current = row["merged_into"]
@@ -880,7 +422,7 @@ def asked_for(db: sqlite_utils.Database, attendee_id: int) -> dict[Key, dict[str
     event_id = db.execute("SELECT event_id FROM attendees WHERE id = ?", [attendee_id]).fetchone()
     if event_id is None:
         return {}
-    options = _published_options(db, event_id[0])
+    options = published_options(db, event_id[0])
     rows = db.execute(
         "SELECT id, 1 AS authored FROM proposals WHERE author_id = ?"
         " UNION SELECT proposal_id, 0 FROM supports WHERE attendee_id = ?",
@@ -888,13 +430,13 @@ def asked_for(db: sqlite_utils.Database, attendee_id: int) -> dict[Key, dict[str
     )
     found: dict[Key, dict[str, Any]] = {}
     for row in rows:
-        final = _final(db, row["id"])
+        final = final_proposal(db, row["id"])
         if not final or final["status"] != "accepted" or final["hidden_at"]:
             continue
         key = (final["option_section"], final["option_id"])
         if key not in options:
             continue
-        proposal = _row(final)
+        proposal = proposal_dict(final)
         proposal["authored"] = bool(row["authored"]) or bool(found.get(key, {}).get("authored"))
         found[key] = proposal
     return found
@@ -909,8 +451,8 @@ def add_to_design(
     the option picked before. Raises SeatTaken, DesignInvalid or WindowClosed from the save.
     """
     event_id = attendee["event_id"]
-    final = _final(db, get_proposal(db, event_id, proposal_id)["id"])
-    options = _published_options(db, event_id)
+    final = final_proposal(db, get_proposal(db, event_id, proposal_id)["id"])
+    options = published_options(db, event_id)
     if not final or final["status"] != "accepted" or final["hidden_at"]:
         raise Conflict("This proposal has not become an option of the event.")
     key = (final["option_section"], final["option_id"])
@@ -941,9 +483,9 @@ def add_to_design(
 
 def community_options(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
     """The options of the published schema that began as community proposals."""
-    options = _published_options(db, event_id)
+    options = published_options(db, event_id)
     rows = db.execute(
-        _SELECT + " WHERE p.event_id = ? AND p.status = 'accepted' AND p.hidden_at IS NULL"
+        SELECT_PROPOSALS + " WHERE p.event_id = ? AND p.status = 'accepted' AND p.hidden_at IS NULL"
         " AND p.option_id IS NOT NULL ORDER BY p.answered_at",
         [event_id],
     )
@@ -951,20 +493,20 @@ def community_options(db: sqlite_utils.Database, event_id: int) -> list[dict[str
     for row in rows:
         key = (row["option_section"], row["option_id"])
         if key in options:
-            found.append({"proposal": _row(row), "key": key, "option": options[key]})
+            found.append({"proposal": proposal_dict(row), "key": key, "option": options[key]})
     return found
 
 
 def mine(db: sqlite_utils.Database, event_id: int, attendee_id: int) -> dict[str, Any]:
     """An attendee's own proposals and supports, with what became of each."""
     settings = settings_for(db, event_id)
-    options = _published_options(db, event_id)
+    options = published_options(db, event_id)
 
     def outcome(row: Any) -> dict[str, Any]:
-        proposal = _row(row, settings.threshold)
+        proposal = proposal_dict(row, settings.threshold)
         key = (proposal["option_section"], proposal["option_id"])
         proposal["scheduled"] = proposal["status"] == "accepted" and key in options
-        final = _final(db, proposal["id"]) if proposal["merged_into"] else None
+        final = final_proposal(db, proposal["id"]) if proposal["merged_into"] else None
         proposal["merged_title"] = (
             final["title"]
             if final and not final["hidden_at"] and final["id"] != proposal["id"]
@@ -973,11 +515,12 @@ def mine(db: sqlite_utils.Database, event_id: int, attendee_id: int) -> dict[str
         return proposal
 
     authored = db.execute(
-        _SELECT + " WHERE p.event_id = ? AND p.author_id = ? AND p.hidden_at IS NULL ORDER BY p.id",
+        SELECT_PROPOSALS
+        + " WHERE p.event_id = ? AND p.author_id = ? AND p.hidden_at IS NULL ORDER BY p.id",
         [event_id, attendee_id],
     )
     supported = db.execute(
-        _SELECT + " JOIN supports mine ON mine.proposal_id = p.id WHERE p.event_id = ?"
+        SELECT_PROPOSALS + " JOIN supports mine ON mine.proposal_id = p.id WHERE p.event_id = ?"
         " AND mine.attendee_id = ? AND p.hidden_at IS NULL ORDER BY mine.created_at",
         [event_id, attendee_id],
     )
@@ -996,7 +539,7 @@ def funnel(db: sqlite_utils.Database, event_id: int) -> dict[str, int]:
         " sum(p.status = 'accepted') FROM proposals p WHERE p.event_id = ? AND p.hidden_at IS NULL",
         [event_id],
     ).fetchone()
-    options = _published_options(db, event_id)
+    options = published_options(db, event_id)
     accepted = db.execute(
         "SELECT option_section, option_id FROM proposals WHERE event_id = ?"
         " AND status = 'accepted' AND hidden_at IS NULL",
@@ -1011,34 +554,11 @@ def funnel(db: sqlite_utils.Database, event_id: int) -> dict[str, int]:
     }
 
 
-# --- exports -------------------------------------------------------------------------------------
-
-EXPORT_COLUMNS = [
-    "id",
-    "title",
-    "description",
-    "format",
-    "tags",
-    "status",
-    "reason",
-    "answered_at",
-    "supports",
-    "supporters",
-    "ready",
-    "merged_into",
-    "option_section",
-    "option_id",
-    "author",
-    "created_at",
-    "updated_at",
-]
-
-
 def export(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
     """Every visible proposal for staff: fields, answer, support count and supporters' names."""
     settings = settings_for(db, event_id)
     rows = db.execute(
-        _SELECT + " WHERE p.event_id = ? AND p.hidden_at IS NULL ORDER BY p.id", [event_id]
+        SELECT_PROPOSALS + " WHERE p.event_id = ? AND p.hidden_at IS NULL ORDER BY p.id", [event_id]
     )
     names: dict[int, list[str]] = {}
     for r in db.execute(
@@ -1049,7 +569,7 @@ def export(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
         names.setdefault(r[0], []).append(r[1])
     found = []
     for row in rows:
-        p = _row(row, settings.threshold)
+        p = proposal_dict(row, settings.threshold)
         found.append(
             {
                 "id": p["id"],
@@ -1084,30 +604,3 @@ def export_document(db: sqlite_utils.Database, event: dict[str, Any]) -> dict[st
         "funnel": funnel(db, event["id"]),
         "proposals": export(db, event["id"]),
     }
-
-
-def defuse(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-def export_csv(rows: list[dict[str, Any]]) -> str:
-    """The export as CSV, one proposal a row, every cell defused."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for row in rows:
-        option = row["option"] or {}
-        cells = {
-            **row,
-            "tags": "; ".join(row["tags"]),
-            "supporters": "; ".join(row["supporters"]),
-            "ready": "yes" if row["ready"] else "no",
-            "option_section": option.get("section"),
-            "option_id": option.get("id"),
-        }
-        writer.writerow([defuse(cells[c]) for c in EXPORT_COLUMNS])
-    return out.getvalue()

@@ -38,7 +38,7 @@ def example_schema() -> dict[str, Any]:
     """The demo un-conference, moved so its design window is open today."""
     from datetime import date
 
-    from configurator.cli import demo_schema
+    from configurator.demo import demo_schema
 
     return demo_schema(date.today())
 

@@ -6,7 +6,7 @@ import re
 
 from conftest import PASSWORD, csrf_from
 
-from configurator import account_tokens, accounts
+from configurator import api_tokens
 
 
 def test_login_with_the_right_password_starts_a_server_side_session(organiser, db):
@@ -109,16 +109,16 @@ def test_api_token_is_shown_once_then_works_until_revoked(organiser, db):
     token = re.search(r'id="new-token" type="text" readonly value="(cfg_[^"]+)"', response.text)
     assert token, "the new token is shown once"
     secret = token.group(1)
-    assert accounts.account_for_api_token(db, secret) == account_id
+    assert api_tokens.account_for(db, secret) == account_id
     assert secret not in organiser.client.get("/account").text  # never again
 
-    listed = account_tokens.api_tokens(db, account_id)
+    listed = api_tokens.of_account(db, account_id)
     assert [(t["label"], t["revoked_at"]) for t in listed] == [("export script", None)]
     response = organiser.client.post(
         f"/account/tokens/{listed[0]['id']}/revoke", data={"csrf_token": csrf}
     )
     assert response.status_code == 303
-    assert accounts.account_for_api_token(db, secret) is None
+    assert api_tokens.account_for(db, secret) is None
     assert "revoked" in organiser.client.get("/account").text
 
 
@@ -135,21 +135,21 @@ def test_api_token_needs_a_label(organiser):
 def test_nobody_revokes_another_accounts_token(organiser, db):
     organiser.create()
     other = organiser.create("sam@example.org", "Sam")
-    secret = accounts.create_api_token(db, other, "Sam's")
-    token_id = account_tokens.api_tokens(db, other)[0]["id"]
+    secret = api_tokens.issue(db, other, "Sam's")
+    token_id = api_tokens.of_account(db, other)[0]["id"]
     organiser.login()
     response = organiser.client.post(
         f"/account/tokens/{token_id}/revoke", data={"csrf_token": organiser.csrf("/account")}
     )
     assert response.status_code == 404
-    assert accounts.account_for_api_token(db, secret) == other
+    assert api_tokens.account_for(db, secret) == other
 
 
 def test_revoked_token_is_refused_by_the_api(app, organiser, db):
     account_id = organiser.create()
-    secret = accounts.create_api_token(db, account_id, "script")
-    account_tokens.revoke_api_token(
-        db, account_id, account_tokens.api_tokens(db, account_id)[0]["id"]
+    secret = api_tokens.issue(db, account_id, "script")
+    api_tokens.revoke(
+        db, account_id, api_tokens.of_account(db, account_id)[0]["id"]
     )
     response = app.test_client().get(
         "/api/v1/events/nope/design-schema", headers={"Authorization": f"Bearer {secret}"}

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from configurator import accounts, attendees, designs, events
+from configurator import accounts, api_tokens, attendees, designs, events
 from configurator.optionschema import pointer
 from configurator.tokens import token_hash
 
@@ -621,7 +621,7 @@ def test_leaving_a_waitlist_badly_is_a_clear_4xx(client, ana, query, status):
 def staff_token(db, event) -> str:
     account_id = accounts.create_account(db, "sam@example.org", "Sam", "correct horse battery")
     accounts.grant(db, event["id"], account_id, "staff")
-    return accounts.create_api_token(db, account_id, "exports script")
+    return api_tokens.issue(db, account_id, "exports script")
 
 
 @pytest.mark.parametrize(
@@ -650,7 +650,7 @@ def test_exports_need_a_token_of_someone_on_the_event(client, db, event, staff_t
     status, _, _ = call(client, "get", path, headers={"Authorization": "Bearer forged"})
     assert status == 403
     other = accounts.create_account(db, "eve@example.org", "Eve", "correct horse battery")
-    token = accounts.create_api_token(db, other, "not on the event")
+    token = api_tokens.issue(db, other, "not on the event")
     status, _, _ = call(client, "get", path, headers={"Authorization": f"Bearer {token}"})
     assert status == 404
     status, body, _ = call(

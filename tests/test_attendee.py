@@ -12,9 +12,9 @@ from conftest import csrf_from, example_schema
 from docsupport import ROOT, code_blocks
 
 from configurator import attendees, designs, events
-from configurator.attendee import parse_number
 from configurator.compiler import CompiledSchema
 from configurator.summary import summarise
+from configurator.web.design_forms import parse_number
 
 HX = {"HX-Request": "true"}
 

@@ -17,8 +17,9 @@ from flask import Flask
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
-from configurator import accounts, create_app, events, export_jobs, exports
+from configurator import accounts, api_tokens, create_app, events, exports
 from configurator.db import close_thread_connections, connect
+from configurator.exports import jobs as export_jobs
 from configurator.web import csrf
 
 ACCESS = {"public", "account", "attendee", "staff", "organiser"}
@@ -79,8 +80,8 @@ SPECIAL = {
 FORMS = {
     ("auth.login", "POST"): {"email": EMAILS["organiser"], "password": PASSWORD},
     ("attendee.registration", "POST"): {"name": "Cleo", "email": "cleo@example.org"},
-    ("attendee.pick", "POST"): {"section": "agenda", "session": "opening", "picked": "yes"},
-    ("attendee.waitlist", "POST"): {"section": "agenda", "option": "opening"},
+    ("designer.pick", "POST"): {"section": "agenda", "session": "opening", "picked": "yes"},
+    ("designer.waitlist", "POST"): {"section": "agenda", "option": "opening"},
     ("cocreation.answer", "POST"): {"status": "declined", "reason": "Not this year."},
     ("cocreation.accept", "POST"): {"section": "extras", "reason": "Less waste."},
     ("cocreation.hide", "POST"): {"reason": "Posted twice."},
@@ -221,7 +222,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         return int(posted.headers["Location"].rsplit("/", 1)[1])
 
     def token_id(account_id: int) -> int:
-        accounts.create_api_token(db, account_id, "export script")
+        api_tokens.issue(db, account_id, "export script")
         return db.execute("SELECT max(id) FROM api_tokens").fetchone()[0]
 
     w.ids = {
@@ -245,9 +246,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     }
     export_jobs.finish_all()
     w.bearer = {
-        "organiser": accounts.create_api_token(db, organiser_id, "script"),
-        "staff": accounts.create_api_token(db, staff_id, "script"),
-        "other_organiser": accounts.create_api_token(db, other_id, "script"),
+        "organiser": api_tokens.issue(db, organiser_id, "script"),
+        "staff": api_tokens.issue(db, staff_id, "script"),
+        "other_organiser": api_tokens.issue(db, other_id, "script"),
     }
     w.save()
     yield w

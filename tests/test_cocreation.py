@@ -15,7 +15,16 @@ from docsupport import ROOT, code_blocks
 from flask import Flask
 from flask.testing import FlaskClient
 
-from configurator import accounts, attendees, designs, events, optionschema, proposals
+from configurator import (
+    accounts,
+    api_tokens,
+    attendees,
+    designs,
+    events,
+    optionschema,
+    proposal_review,
+)
+from configurator.exports import proposals as proposal_csv
 
 SLUG = "commons-camp"
 HX = {"HX-Request": "true"}
@@ -354,12 +363,12 @@ def event_day(db) -> str:
 
 def accept_and_publish(db, event, pid: int, capacity: int = 20) -> tuple[str, str]:
     day = event_day(db)
-    key = proposals.accept(
+    key = proposal_review.accept(
         db,
         event["id"],
         pid,
         "Everyone wants this",
-        proposals.Placement(
+        proposal_review.Placement(
             "agenda", f"{day}T16:00:00+01:00", f"{day}T16:45:00+01:00", "garden", capacity
         ),
     )
@@ -431,7 +440,7 @@ def test_a_proposal_accepted_into_a_choice_section_is_marked_with_a_one_click_ad
     ana, ben = people("Ana"), people("Ben")
     pid = ana.propose("Bring your own cup")
     ben.support(pid)
-    proposals.accept(db, event["id"], pid, "Less waste", proposals.Placement("extras"))
+    proposal_review.accept(db, event["id"], pid, "Less waste", proposal_review.Placement("extras"))
     events.publish(db, SLUG)
     page = text_of(ben.get(f"/e/{SLUG}/design"))
     assert "You asked for this" in page
@@ -578,13 +587,13 @@ def test_the_api_needs_a_staff_token(app, db, people, owner, event):
     assert client.get(f"/api/v1/events/{SLUG}/proposals").status_code == 403
     bad = client.get(f"/api/v1/events/{SLUG}/proposals", headers={"Authorization": "Bearer no"})
     assert bad.status_code == 403 and bad.json["error"] == "Forbidden"
-    token = accounts.create_api_token(db, owner, "script")
+    token = api_tokens.issue(db, owner, "script")
     good = client.get(
         f"/api/v1/events/{SLUG}/proposals", headers={"Authorization": f"Bearer {token}"}
     )
     assert good.status_code == 200 and good.json["proposals"][0]["title"] == "Repair café"
     loner = accounts.create_account(db, "x@example.org", "X", PASSWORD)
-    elsewhere = accounts.create_api_token(db, loner, "script")
+    elsewhere = api_tokens.issue(db, loner, "script")
     assert (
         client.get(
             f"/api/v1/events/{SLUG}/proposals", headers={"Authorization": f"Bearer {elsewhere}"}
@@ -619,7 +628,7 @@ def test_hidden_proposals_never_reach_attendees_exports_or_the_api(people, signe
         assert "Cheap watches" not in text_of(
             signed_in.get(f"/events/{SLUG}/proposals/export.{fmt}")
         )
-    token = accounts.create_api_token(db, owner, "script")
+    token = api_tokens.issue(db, owner, "script")
     api = signed_in.get(
         f"/api/v1/events/{SLUG}/proposals", headers={"Authorization": f"Bearer {token}"}
     )
@@ -680,7 +689,7 @@ def test_csv_export_is_a_download(people, signed_in):
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == f'attachment; filename="{SLUG}-proposals.csv"'
     rows = list(csv.reader(io.StringIO(text_of(response))))
-    assert rows[0] == proposals.EXPORT_COLUMNS
+    assert rows[0] == proposal_csv.EXPORT_COLUMNS
     assert rows[1][1:6] == ["Repair café", "", "", "bikes; repair", "open"]
     assert signed_in.get(f"/events/{SLUG}/proposals/export.xlsx").status_code == 404
 
@@ -740,7 +749,7 @@ def test_openapi_describes_the_endpoint_and_the_real_answer_fits(people, db, own
     pid = ana.propose("Repair café", tags="bikes")
     ben.support(pid)
     accept_and_publish(db, event, pid)
-    token = accounts.create_api_token(db, owner, "script")
+    token = api_tokens.issue(db, owner, "script")
     answer = ben.client.get(
         f"/api/v1/events/{SLUG}/proposals", headers={"Authorization": f"Bearer {token}"}
     ).json
@@ -764,7 +773,7 @@ def test_the_manuals_http_example_runs(app, db, owner):
     ((_, request_text),) = code_blocks(DOC, "http")
     method, path, _ = request_text.splitlines()[0].split(" ")
     assert (method, path) == ("GET", f"/api/v1/events/{created['slug']}/proposals")
-    token = accounts.create_api_token(db, owner, "docs")
+    token = api_tokens.issue(db, owner, "docs")
     response = app.test_client().get(path, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert response.json == {

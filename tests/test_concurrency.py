@@ -17,7 +17,7 @@ import requests
 import sqlite_utils
 from test_api import check_response, state
 
-from configurator import accounts, attendees, designs, events
+from configurator import accounts, api_tokens, attendees, designs, events
 from configurator.db import write
 
 CAPACITY = 5
@@ -214,7 +214,7 @@ def test_no_other_link_reaches_a_design(live_server, db, event, crowd):
     # A staff API token is not an attendee's link.
     account = accounts.create_account(db, "sam@example.org", "Sam", "correct horse battery")
     accounts.grant(db, event["id"], account, "staff")
-    api_token = accounts.create_api_token(db, account, "script")
+    api_token = api_tokens.issue(db, account, "script")
     status, _ = send(
         live_server,
         "put",

@@ -13,8 +13,9 @@ from click.testing import CliRunner
 from docsupport import KNOWN, ROOT, code_blocks, doc_files
 
 from configurator import optionschema
-from configurator.cli import cli, demo_schema
+from configurator.cli import cli
 from configurator.compiler import CompiledSchema
+from configurator.demo import demo_schema
 
 FILES = doc_files()
 
@@ -129,3 +130,9 @@ def test_bench_commands_name_real_scripts_and_options(page):
         source = script.read_text()
         for option in (w.split("=")[0] for w in words[python + 2 :] if w.startswith("--")):
             assert f'"{option}"' in source, f"{script.name} takes no {option}"
+
+
+def test_every_command_is_named_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in cli.commands if f"`{name}" not in readme]
+    assert missing == []

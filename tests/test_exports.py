@@ -16,9 +16,11 @@ from click.testing import CliRunner
 from conftest import csrf_from
 from docsupport import ROOT, code_blocks
 
-from configurator import accounts, attendees, designs, events, export_jobs, exports
+from configurator import accounts, api_tokens, attendees, designs, events, exports
 from configurator.cli import cli
 from configurator.errors import BadRequest
+from configurator.exports import batches, writers
+from configurator.exports import jobs as export_jobs
 
 FORMULA = "=cmd|' /C calc'!A0"
 HOSTILE_NAMES = [FORMULA, "@SUM(1)", "+1", "-1", 'Quote "q", tab\there \u202eRTL 🎉']
@@ -337,9 +339,9 @@ def test_sheet_titles_are_valid_and_distinct():
 def test_exports_stream_in_batches(db, populated, monkeypatch):
     """The reader takes rows a batch at a time, and the CSV leaves in more than one chunk."""
     event, _saved, people = populated
-    monkeypatch.setattr(exports, "BATCH", 3)
-    monkeypatch.setattr(exports, "CHUNK", 200)
-    monkeypatch.setattr(exports, "ROWS_PER_WRITE", 2)
+    monkeypatch.setattr(batches, "BATCH", 3)
+    monkeypatch.setattr(writers, "CHUNK", 200)
+    monkeypatch.setattr(writers, "ROWS_PER_WRITE", 2)
     ticks: list[int] = []
     prepared = exports.download(
         db, event, events.compiled(db, event["id"]), "csv-wide", progress=ticks.append
@@ -508,7 +510,7 @@ def test_another_organiser_sees_no_such_event(client, db, organiser, staffed, ex
 
 def test_api_token_downloads_exports(client, db, staffed):
     event, staff_id = staffed
-    token = accounts.create_api_token(db, staff_id, "exports")
+    token = api_tokens.issue(db, staff_id, "exports")
     headers = {"Authorization": f"Bearer {token}"}
     response = client.get(f"/api/v1/events/{event['slug']}/exports/json", headers=headers)
     assert response.status_code == 200
@@ -530,7 +532,7 @@ def test_api_token_downloads_exports(client, db, staffed):
 def test_api_token_of_an_account_without_a_role_finds_nothing(client, db, organiser, staffed):
     event, _ = staffed
     stranger = organiser.create("stranger@example.org", "Stranger")
-    token = accounts.create_api_token(db, stranger, "nosy")
+    token = api_tokens.issue(db, stranger, "nosy")
     response = client.get(
         f"/api/v1/events/{event['slug']}/exports/json",
         headers={"Authorization": f"Bearer {token}"},

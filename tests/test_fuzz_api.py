@@ -33,7 +33,7 @@ from schemathesis.generation.drivers import CoverageGenerator
 from schemathesis.generation.feedback import NO_FEEDBACK
 from schemathesis.generation.overrides import Override
 
-from configurator import account_tokens, accounts, attendees, designs, events
+from configurator import accounts, api_tokens, attendees, designs, events
 
 pytestmark = pytest.mark.slow
 
@@ -125,13 +125,13 @@ def world(
             designs.save_design(db, filler.attendee, {sid: {oid: detail}})
             seated.append(filler.token)
 
-    revoked = accounts.create_api_token(db, sam, "old")
-    account_tokens.revoke_api_token(db, sam, account_tokens.api_tokens(db, sam)[0]["id"])
-    staff = [accounts.create_api_token(db, who, "fuzz") for who in (olga, sam)]
+    revoked = api_tokens.issue(db, sam, "old")
+    api_tokens.revoke(db, sam, api_tokens.of_account(db, sam)[0]["id"])
+    staff = [api_tokens.issue(db, who, "fuzz") for who in (olga, sam)]
     return World(
         slugs=pool([event["slug"]], [other["slug"], closed["slug"], "draft-camp"]),
         links=pool([ana.token, ben.token], [dan.token, eve.token, fay.token, seated[0]]),
-        api_tokens=pool(staff, [accounts.create_api_token(db, otto, "fuzz"), revoked]),
+        api_tokens=pool(staff, [api_tokens.issue(db, otto, "fuzz"), revoked]),
         keys=pool(list(full), sorted(schema.options)),
         formats=st.sampled_from(["in_person", "online", "recording"]),
         designs=from_schema(schema.json_schema(complete=False)),

@@ -14,18 +14,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from configurator import imports
 from configurator.errors import ImportFailed
 from configurator.imports import (
     ImportedSchedule,
     ImportReport,
     merge_into_section,
-    parse_csv,
-    parse_frab,
-    parse_json,
     parse_room_capacities,
-    parse_schedule,
     widen_event_days,
 )
+from configurator.imports.csv_format import parse_csv
+from configurator.imports.frab import parse_frab
+from configurator.imports.json_format import parse_json
 from configurator.optionschema import day_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -852,7 +852,7 @@ def test_widen_event_days_and_adopt_day_change() -> None:
 def test_parse_schedule_chooses_by_extension_or_content(
     filename: str, data: bytes, first_id: str
 ) -> None:
-    assert parse_schedule(filename, data).sessions[0]["id"] == first_id
+    assert imports.read(data, filename=filename).sessions[0]["id"] == first_id
 
 
 @pytest.mark.parametrize(
@@ -865,7 +865,7 @@ def test_parse_schedule_chooses_by_extension_or_content(
 )  # fmt: skip
 def test_parse_schedule_refusals(filename: str, data: bytes, message: str) -> None:
     with pytest.raises(ImportFailed) as error:
-        parse_schedule(filename, data)
+        imports.read(data, filename=filename)
     assert error.value.message == message
 
 
@@ -886,7 +886,7 @@ def test_any_bytes_give_a_schedule_or_import_failed(
     filename: str, data: bytes, zone: str | None
 ) -> None:
     try:
-        parse_schedule(filename, data, zone)
+        imports.read(data, filename=filename, timezone=zone)
     except ImportFailed as error:
         assert error.message
 
@@ -943,3 +943,30 @@ def test_the_manual_examples_import() -> None:
     assert [s["id"] for s in section["sessions"]] == ["101", "102", "opening", "maps"]
     assert section["sessions"][2]["speakers"] == ["Ana Lima"]
     assert schema_errors(section, ["2027-03-13", "2027-03-14"]) == []
+
+
+# --- the one door -------------------------------------------------------------------------------
+
+
+def test_read_takes_a_path_and_names_the_file_in_its_refusals(tmp_path) -> None:
+    path = tmp_path / "talks.json"
+    path.write_text(json.dumps([JSON_SESSION]))
+    assert imports.read(path).sessions[0]["id"] == imports.read(path.read_bytes()).sessions[0]["id"]
+    empty = tmp_path / "empty.xml"
+    empty.write_bytes(b"")
+    with pytest.raises(ImportFailed) as error:
+        imports.read(empty)
+    assert error.value.message == '"empty.xml" is empty.'
+    with pytest.raises(ImportFailed) as error:
+        imports.read(tmp_path / "missing.xml")
+    assert error.value.message.startswith(f'"{tmp_path / "missing.xml"}" cannot be read')
+
+
+def test_read_in_a_named_format_or_refuse_an_unknown_one() -> None:
+    data = json.dumps([JSON_SESSION]).encode()
+    assert imports.read(data, "json", filename="talks.txt").sessions[0]["title"]
+    with pytest.raises(ImportFailed) as error:
+        imports.read(data, "ical")
+    assert error.value.message == "There is no schedule format 'ical'; there are frab, csv, json."
+    with pytest.raises(ImportFailed):
+        imports.read(data, "frab")

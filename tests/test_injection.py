@@ -27,7 +27,7 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 
-from configurator import accounts, attendees, create_app, designs, events, proposals
+from configurator import accounts, api_tokens, attendees, create_app, designs, events, proposals
 from configurator.agenda import plain_text
 from configurator.compiler import TEXT_FORMATS
 from configurator.db import close_thread_connections, connect
@@ -669,7 +669,7 @@ def test_xlsx_export_defuses_formulas_and_keeps_text_intact(world):
 
 
 def test_json_export_is_exact(world):
-    token = accounts.create_api_token(world.db, world.owner, "exports")
+    token = api_tokens.issue(world.db, world.owner, "exports")
     for made, _benign in world.pairs:
         data = download(world, made, "json")
         api = world.app.test_client().get(
@@ -872,7 +872,7 @@ def test_proposal_exports_and_api_are_defused_or_exact(world, cocreation):
         )
     )
     document = json.loads(world.organiser.get(base + ".json").data)
-    token = accounts.create_api_token(world.db, world.owner, "injection")
+    token = api_tokens.issue(world.db, world.owner, "injection")
     api = world.app.test_client().get(
         f"/api/v1/events/{made.slug}/proposals", headers={"Authorization": f"Bearer {token}"}
     )

@@ -24,7 +24,7 @@ from configurator import (
     optionschema,
     schema_editor,
 )
-from configurator.cli import read_people_csv
+from configurator.invitations import read_people_csv
 
 HTMX = {"HX-Request": "true"}
 ANA_DESIGN = {
@@ -847,10 +847,14 @@ def staff_client(app, db, slug):
     return client
 
 
+# The console's blueprints: events and publishing, and the schema editor.
+CONSOLE = ("organiser.", "schema.")
+
+
 def organiser_rules(app, method):
     for rule in app.url_map.iter_rules():
         if (
-            rule.endpoint.startswith("organiser.")
+            rule.endpoint.startswith(CONSOLE)
             and method in rule.methods
             and "slug" in rule.arguments
         ):
@@ -880,15 +884,15 @@ def concrete(rule, slug):
 def test_staff_see_every_console_page_read_only(published, app, db):
     staff = staff_client(app, db, published.slug)
     concrete_pages = {
-        "organiser.section": f"/events/{published.slug}/schema/sections/extras",
-        "organiser.option": f"/events/{published.slug}/schema/sections/extras/options/tour",
-        "organiser.session": f"/events/{published.slug}/schema/sections/agenda/sessions/opening",
-        "organiser.sessions": f"/events/{published.slug}/schema/sections/agenda/sessions",
-        "organiser.field": f"/events/{published.slug}/schema/sections/preferences/fields/diet",
+        "schema.section": f"/events/{published.slug}/schema/sections/extras",
+        "schema.option": f"/events/{published.slug}/schema/sections/extras/options/tour",
+        "schema.session": f"/events/{published.slug}/schema/sections/agenda/sessions/opening",
+        "schema.sessions": f"/events/{published.slug}/schema/sections/agenda/sessions",
+        "schema.field": f"/events/{published.slug}/schema/sections/preferences/fields/diet",
     }
     for rule in organiser_rules(app, "GET"):
         url = concrete_pages.get(rule.endpoint, concrete(rule, published.slug))
-        if rule.endpoint == "organiser.field" and "options" in rule.rule:
+        if rule.endpoint == "schema.field" and "options" in rule.rule:
             url = f"/events/{published.slug}/schema/sections/channels/options/sms/fields/phone"
         response = staff.get(url)
         assert response.status_code == 200, url
@@ -939,7 +943,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, db, example):
 
 def test_every_console_route_declares_its_role(app):
     for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith("organiser."):
+        if not rule.endpoint.startswith(CONSOLE):
             continue
         access = app.view_functions[rule.endpoint].access
         if "slug" not in rule.arguments:

@@ -12,7 +12,15 @@ import pytest
 import sqlite_utils
 from conftest import example_schema
 
-from configurator import attendees, designs, events, optionschema, proposals
+from configurator import (
+    attendees,
+    designs,
+    events,
+    optionschema,
+    proposal_review,
+    proposals,
+    similarity,
+)
 from configurator.db import close_thread_connections, connect
 from configurator.errors import (
     BadRequest,
@@ -22,6 +30,7 @@ from configurator.errors import (
     SchemaInvalid,
     WindowClosed,
 )
+from configurator.exports import proposals as proposal_csv
 
 
 def proposals_schema(**block: Any) -> dict[str, Any]:
@@ -178,7 +187,7 @@ def test_author_may_edit_until_the_proposal_is_answered(db, event):
         "talk",
         ["bikes"],
     )
-    proposals.answer(db, event["id"], pid, "under_consideration", "We like it")
+    proposal_review.answer(db, event["id"], pid, "under_consideration", "We like it")
     with pytest.raises(Conflict, match="can no longer change"):
         proposals.edit(db, event["id"], pid, ana, better)
 
@@ -191,24 +200,24 @@ def test_similar_proposals_are_found_before_posting(db, event):
     repair = post(db, event, ana, "Repair café for bicycles", "Fix bikes together")
     post(db, event, ana, "Open data in schools")
     seeds = post(db, event, ben, "Seed swap and community gardening")
-    found = proposals.similar(db, event["id"], "Bicycle repair cafe")
+    found = similarity.similar(db, event["id"], "Bicycle repair cafe")
     assert [s.proposal["id"] for s in found] == [repair]
     assert found[0].score >= 0.9
     assert [
-        s.proposal["id"] for s in proposals.similar(db, event["id"], "Repiar cafe for bicyles")
+        s.proposal["id"] for s in similarity.similar(db, event["id"], "Repiar cafe for bicyles")
     ] == [repair]
-    assert proposals.similar(db, event["id"], "Textile mending circle") == []
-    assert proposals.similar(db, event["id"], "the of and") == []
+    assert similarity.similar(db, event["id"], "Textile mending circle") == []
+    assert similarity.similar(db, event["id"], "the of and") == []
     # Hidden proposals are never offered as similar.
-    proposals.hide(db, event["id"], seeds, "Spam")
-    assert proposals.similar(db, event["id"], "Community gardening seed swap") == []
+    proposal_review.hide(db, event["id"], seeds, "Spam")
+    assert similarity.similar(db, event["id"], "Community gardening seed swap") == []
 
 
 def test_similarity_scores():
-    assert proposals.similarity("Bicycle repair café", "Repair café for bicycles") == 1.0
-    assert proposals.similarity("Kids coding club", "Coding for kids") > 0.6
-    assert proposals.similarity("Workshop on soldering", "Workshop on knitting") < 0.4
-    assert proposals.similarity("Open data for neighbourhoods", "Textile repair") < 0.2
+    assert similarity.similarity("Bicycle repair café", "Repair café for bicycles") == 1.0
+    assert similarity.similarity("Kids coding club", "Coding for kids") > 0.6
+    assert similarity.similarity("Workshop on soldering", "Workshop on knitting") < 0.4
+    assert similarity.similarity("Open data for neighbourhoods", "Textile repair") < 0.2
 
 
 # --- supporting ----------------------------------------------------------------------------------
@@ -229,7 +238,7 @@ def test_supports_spend_a_budget_and_come_back_when_declined(db, event):
         proposals.support(db, event["id"], ids[0], ana)
     assert proposals.withdraw(db, event["id"], ids[2], ben).left == 1
     proposals.support(db, event["id"], ids[3], ben)
-    proposals.answer(db, event["id"], ids[0], "declined", "Out of scope this year")
+    proposal_review.answer(db, event["id"], ids[0], "declined", "Out of scope this year")
     assert proposals.budget(db, event["id"], ben, 3) == proposals.Budget(3, 2)
     with pytest.raises(Conflict, match="declined: it takes no more support"):
         proposals.support(db, event["id"], ids[0], cid)
@@ -310,7 +319,7 @@ def test_merge_carries_supports_over_and_gives_duplicates_back(db, event):
     proposals.support(db, event["id"], duplicate, dan)
     proposals.support(db, event["id"], duplicate, ana)  # the target's own author
     assert proposals.budget(db, event["id"], cleo, 3).used == 2
-    moved = proposals.merge(db, event["id"], duplicate, target, "Same idea as the repair café")
+    moved = proposal_review.merge(db, event["id"], duplicate, target, "Same idea as the repair café")
     assert moved == 1  # Dan's; Cleo already supported the target, Ana wrote it
     merged = proposals.get_proposal(db, event["id"], target)
     assert merged["supports"] == 2
@@ -336,18 +345,18 @@ def test_merge_carries_supports_over_and_gives_duplicates_back(db, event):
         ]
     )
     with pytest.raises(BadRequest, match="into itself"):
-        proposals.merge(db, event["id"], target, target, "x")
+        proposal_review.merge(db, event["id"], target, target, "x")
     with pytest.raises(Conflict, match="already merged"):
-        proposals.merge(db, event["id"], duplicate, target, "again")
+        proposal_review.merge(db, event["id"], duplicate, target, "again")
 
 
 def test_merge_into_a_declined_proposal_is_refused(db, event):
     ana, ben = person(db, event, "Ana"), person(db, event, "Ben")
     declined = post(db, event, ana, "Repair café")
     other = post(db, event, ben, "Bike repair")
-    proposals.answer(db, event["id"], declined, "declined", "No room")
+    proposal_review.answer(db, event["id"], declined, "declined", "No room")
     with pytest.raises(Conflict, match="is declined"):
-        proposals.merge(db, event["id"], other, declined, "Same")
+        proposal_review.merge(db, event["id"], other, declined, "Same")
 
 
 def test_hidden_proposals_leave_every_list_and_give_supports_back(db, event):
@@ -355,7 +364,7 @@ def test_hidden_proposals_leave_every_list_and_give_supports_back(db, event):
     pid = post(db, event, ana, "Buy my product")
     keep = post(db, event, ana, "Repair café")
     proposals.support(db, event["id"], pid, ben)
-    proposals.hide(db, event["id"], pid, "Advertising")
+    proposal_review.hide(db, event["id"], pid, "Advertising")
     assert [p["id"] for p in proposals.visible(db, event["id"])] == [keep]
     assert [r["id"] for r in proposals.export(db, event["id"])] == [keep]
     assert proposals.funnel(db, event["id"])["proposed"] == 1
@@ -369,7 +378,7 @@ def test_hidden_proposals_leave_every_list_and_give_supports_back(db, event):
     # Only the author hears of it, with the reason.
     assert outbox(db, "proposal_hidden") == [(ana, "Your proposal “Buy my product” was hidden")]
     with pytest.raises(Conflict, match="hidden proposals get no answer"):
-        proposals.answer(db, event["id"], pid, "declined", "No")
+        proposal_review.answer(db, event["id"], pid, "declined", "No")
 
 
 def test_answers_need_a_reason_and_reach_author_and_supporters(db, event):
@@ -378,12 +387,12 @@ def test_answers_need_a_reason_and_reach_author_and_supporters(db, event):
     proposals.support(db, event["id"], pid, ben)
     proposals.support(db, event["id"], pid, cleo)
     with pytest.raises(BadRequest) as caught:
-        proposals.answer(db, event["id"], pid, "declined", "   ")
+        proposal_review.answer(db, event["id"], pid, "declined", "   ")
     assert caught.value.problems[0].pointer == "/reason"
     with pytest.raises(BadRequest):
-        proposals.answer(db, event["id"], pid, "accepted", "Use the accept form")
-    proposals.answer(db, event["id"], pid, "under_consideration", "Looking for a room")
-    proposals.answer(db, event["id"], pid, "declined", "No room left")
+        proposal_review.answer(db, event["id"], pid, "accepted", "Use the accept form")
+    proposal_review.answer(db, event["id"], pid, "under_consideration", "Looking for a room")
+    proposal_review.answer(db, event["id"], pid, "declined", "No room left")
     stored = proposals.get_proposal(db, event["id"], pid)
     assert (stored["status"], stored["answer_reason"]) == ("declined", "No room left")
     assert outbox(db) == [
@@ -397,7 +406,7 @@ def test_answers_need_a_reason_and_reach_author_and_supporters(db, event):
     body = db.execute("SELECT body FROM outbox ORDER BY id DESC LIMIT 1").fetchone()[0]
     assert "Their reason: No room left" in body and "come back to you" in body
     with pytest.raises(Conflict, match="already declined; that answer is final"):
-        proposals.answer(db, event["id"], pid, "under_consideration", "Maybe after all")
+        proposal_review.answer(db, event["id"], pid, "under_consideration", "Maybe after all")
 
 
 def test_answer_phase_closed(db, event):
@@ -413,7 +422,7 @@ def test_answer_phase_closed(db, event):
         },
     )
     with pytest.raises(WindowClosed, match="Answering opens on"):
-        proposals.answer(db, event["id"], pid, "declined", "No")
+        proposal_review.answer(db, event["id"], pid, "declined", "No")
 
 
 # --- accepting: a new option of the draft ----------------------------------------------------------
@@ -431,12 +440,12 @@ def test_accepting_as_a_session_adds_it_to_the_draft_with_provenance(db, event):
     proposals.support(db, event["id"], pid, ben)
     proposals.support(db, event["id"], pid, cleo)
     start, end = slot(events.draft(event), 16)
-    key = proposals.accept(
+    key = proposal_review.accept(
         db,
         event["id"],
         pid,
         "A favourite",
-        proposals.Placement("agenda", start, end, room="garden", capacity=20),
+        proposal_review.Placement("agenda", start, end, room="garden", capacity=20),
     )
     assert key == ("agenda", f"proposal-{pid}")
     draft = events.draft(events.get_event(db, event["slug"]))
@@ -484,20 +493,20 @@ def test_a_bad_placement_is_explained_at_its_field_and_changes_nothing(db, event
     pid = post(db, event, ana, "Repair café")
     start, end = slot(events.draft(event), 16)
     with pytest.raises(SchemaInvalid) as caught:
-        proposals.accept(db, event["id"], pid, "Yes", proposals.Placement("agenda", end, start))
+        proposal_review.accept(db, event["id"], pid, "Yes", proposal_review.Placement("agenda", end, start))
     assert [p.pointer for p in caught.value.problems] == ["/end"]
     with pytest.raises(SchemaInvalid) as caught:
-        proposals.accept(
-            db, event["id"], pid, "Yes", proposals.Placement("agenda", start, end, room="roof")
+        proposal_review.accept(
+            db, event["id"], pid, "Yes", proposal_review.Placement("agenda", start, end, room="roof")
         )
     assert [(p.pointer, p.message) for p in caught.value.problems] == [
         ("/room", 'room "roof" is not one of this section\'s rooms')
     ]
     with pytest.raises(BadRequest) as missing:
-        proposals.accept(db, event["id"], pid, "Yes", proposals.Placement("agenda"))
+        proposal_review.accept(db, event["id"], pid, "Yes", proposal_review.Placement("agenda"))
     assert [p.pointer for p in missing.value.problems] == ["/start", "/end"]
     with pytest.raises(BadRequest):
-        proposals.accept(db, event["id"], pid, "Yes", proposals.Placement("preferences"))
+        proposal_review.accept(db, event["id"], pid, "Yes", proposal_review.Placement("preferences"))
     assert proposals.get_proposal(db, event["id"], pid)["status"] == "open"
     assert events.draft(events.get_event(db, event["slug"])) == events.draft(event)
     assert outbox(db) == []
@@ -507,8 +516,8 @@ def test_accepting_as_a_choice_option(db, event):
     ana, ben = person(db, event, "Ana"), person(db, event, "Ben")
     pid = post(db, event, ana, "Bike tour along the canal")
     proposals.support(db, event["id"], pid, ben)
-    key = proposals.accept(
-        db, event["id"], pid, "Lovely", proposals.Placement("extras", capacity=12)
+    key = proposal_review.accept(
+        db, event["id"], pid, "Lovely", proposal_review.Placement("extras", capacity=12)
     )
     draft = events.draft(events.get_event(db, event["slug"]))
     extras = next(s for s in draft["sections"] if s["id"] == "extras")
@@ -531,8 +540,8 @@ def test_asked_for_follows_merges(db, event):
     target = post(db, event, ana, "Repair café for bicycles")
     duplicate = post(db, event, ben, "Bike repair café")
     proposals.support(db, event["id"], duplicate, cleo)
-    proposals.merge(db, event["id"], duplicate, target, "Same")
-    proposals.accept(db, event["id"], target, "Yes", proposals.Placement("extras"))
+    proposal_review.merge(db, event["id"], duplicate, target, "Same")
+    proposal_review.accept(db, event["id"], target, "Yes", proposal_review.Placement("extras"))
     events.publish(db, event["slug"])
     key = ("extras", f"proposal-{target}")
     # The duplicate's author proposed it too; the duplicate's supporter asked for it.
@@ -551,8 +560,8 @@ def test_an_accepted_option_can_be_added_to_a_design(db, event):
     pid = post(db, event, ana, "Repair café")
     proposals.support(db, event["id"], pid, ben)
     start, end = slot(events.draft(event), 17)
-    proposals.accept(
-        db, event["id"], pid, "Yes", proposals.Placement("agenda", start, end, capacity=1)
+    proposal_review.accept(
+        db, event["id"], pid, "Yes", proposal_review.Placement("agenda", start, end, capacity=1)
     )
     events.publish(db, event["slug"])
     attendee = attendees.get_attendee(db, ben)
@@ -572,7 +581,7 @@ def test_funnel_counts(db, event):
     post(db, event, ana, "Seed swap")
     third = post(db, event, ben, "Spam spam")
     proposals.support(db, event["id"], first, ben)
-    proposals.hide(db, event["id"], third, "Spam")
+    proposal_review.hide(db, event["id"], third, "Spam")
     assert proposals.funnel(db, event["id"]) == {
         "proposed": 2,
         "supported": 1,
@@ -585,9 +594,9 @@ def test_csv_export_defuses_formulas(db, event):
     ana, ben = person(db, event, "Ana"), person(db, event, "=Ben")
     pid = post(db, event, ana, '=HYPERLINK("http://evil")', "-2+3", tags="@risky, plain")
     proposals.support(db, event["id"], pid, ben)
-    proposals.answer(db, event["id"], pid, "declined", "+1 from us, but no")
-    rows = list(csv.reader(io.StringIO(proposals.export_csv(proposals.export(db, event["id"])))))
-    assert rows[0] == proposals.EXPORT_COLUMNS
+    proposal_review.answer(db, event["id"], pid, "declined", "+1 from us, but no")
+    rows = list(csv.reader(io.StringIO(proposal_csv.export_csv(proposals.export(db, event["id"])))))
+    assert rows[0] == proposal_csv.EXPORT_COLUMNS
     record = dict(zip(rows[0], rows[1], strict=True))
     assert record["title"] == '\'=HYPERLINK("http://evil")'
     assert record["description"] == "'-2+3"
@@ -595,7 +604,7 @@ def test_csv_export_defuses_formulas(db, event):
     assert record["reason"] == "'+1 from us, but no"
     assert record["supporters"] == "'=Ben"
     assert (record["status"], record["supports"], record["author"]) == ("declined", "1", "Ana")
-    assert [proposals.defuse(v) for v in ("\tx", "\rx", "ok", None, 3)] == [
+    assert [proposal_csv.defuse(v) for v in ("\tx", "\rx", "ok", None, 3)] == [
         "'\tx",
         "'\rx",
         "ok",

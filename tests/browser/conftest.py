@@ -15,7 +15,7 @@ import pytest
 import sqlite_utils
 
 from configurator import attendees, events
-from configurator.cli import demo_schema
+from configurator.demo import demo_schema
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

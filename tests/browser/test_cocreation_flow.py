@@ -9,7 +9,7 @@ import pytest
 from conftest import PASSWORD, example_schema
 from playwright.sync_api import expect
 
-from configurator import accounts, attendees, designs, events, proposals
+from configurator import accounts, attendees, designs, events, proposal_review, proposals
 
 CONTEXT = {"viewport": {"width": 1300, "height": 1000}}
 
@@ -210,10 +210,10 @@ def test_without_javascript_a_supporter_adds_the_session_from_the_designer_in_on
     pid = proposals.propose(db, event["id"], ana_id, draft)
     proposals.support(db, event["id"], pid, ben_id)
     day = event_day(db, slug)
-    placement = proposals.Placement(
+    placement = proposal_review.Placement(
         "agenda", f"{day}T16:00:00+01:00", f"{day}T16:45:00+01:00", "garden", 20
     )
-    proposals.accept(db, event["id"], pid, "Yes", placement)
+    proposal_review.accept(db, event["id"], pid, "Yes", placement)
     events.publish(db, slug)
 
     ben.goto(f"/e/{slug}/design?day={day}")

@@ -1,78 +1,23 @@
-"""Wire the web layer: extensions, security headers, errors, assets and the blueprints."""
+"""One error shape for every failure: JSON for the API, the error page otherwise; never a traceback."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, g, jsonify, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask import Flask, Response, current_app, jsonify, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from .access import load_principal
-from .errors import ConfiguratorError
-from .rendering import htmx, render
-
-csrf = CSRFProtect()
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; "
-    "object-src 'none'"
-)
+from ..errors import ConfiguratorError
+from .rendering import render
 
 
 def init_app(app: Flask) -> None:
-    """Register extensions, hooks, error handlers and blueprints."""
-    csrf.init_app(app)
-    htmx.init_app(app)
-    app.before_request(load_principal)
-    app.after_request(_security_headers)
+    """Register the handlers that turn every error into a clear answer."""
     app.register_error_handler(ConfiguratorError, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    app.add_url_rule("/assets/htmx.min.js", "htmx_js", _htmx_js)
-
-    from . import (
-        api,
-        api_exports,
-        attendee,
-        auth,
-        cocreation,
-        cocreation_api,
-        home,
-        organiser,
-        staff,
-    )
-
-    for module in (home, auth, attendee, organiser, staff, cocreation):
-        app.register_blueprint(module.bp)
-    for module in (api, api_exports, cocreation_api):
-        csrf.exempt(module.bp)  # the API authenticates with tokens, never with cookies
-        app.register_blueprint(module.bp)
-
-
-def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    # Personal links carry secrets in the path: never leak them to another site.
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if getattr(g, "attendee_id", None) or getattr(g, "account_id", None):
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
-def _htmx_js() -> Response:
-    js = Path(current_app.config["HTMX_JS"])
-    if not js.is_file():
-        abort(404)
-    response = Response(js.read_bytes(), mimetype="text/javascript")
-    response.cache_control.public = True
-    response.cache_control.max_age = 86400
-    return response
 
 
 def wants_json() -> bool:

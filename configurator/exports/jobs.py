@@ -12,9 +12,9 @@ from typing import Any
 
 import sqlite_utils
 
-from . import events, exports
-from .db import connect
-from .errors import NotFound
+from .. import events, exports
+from ..db import connect
+from ..errors import NotFound
 
 KEEP_SECONDS = 60 * 60  # a prepared file can be downloaded for an hour
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="export")

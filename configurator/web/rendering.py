@@ -1,10 +1,10 @@
-"""The one place that reads htmx's request headers: a whole page or just a partial."""
+"""The one place that reads htmx's request headers: a whole page or just a partial, or a redirect."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, make_response, render_template
+from flask import Response, make_response, redirect, render_template
 from flask_htmx import HTMX
 
 htmx = HTMX()
@@ -22,3 +22,8 @@ def render(page: str, partial: str | None = None, status: int = 200, **context: 
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response
+
+
+def see_other(location: str) -> Response:
+    """The answer to a successful plain POST: go to location with a GET (303 See Other)."""
+    return redirect(location, code=303)  # type: ignore[return-value]

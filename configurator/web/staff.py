@@ -9,19 +9,19 @@ from flask import (
     Blueprint,
     Response,
     g,
-    redirect,
     request,
     send_file,
     stream_with_context,
     url_for,
 )
 
-from . import charts, designs, events, export_jobs, exports, proposals, stats
+from .. import charts, designs, events, exports, proposals, stats
+from ..compiler import CompiledSchema
+from ..errors import NotFound
+from ..exports import jobs as export_jobs
 from .access import role_required
-from .compiler import CompiledSchema
-from .db import get_db
-from .errors import NotFound
-from .rendering import is_htmx, render
+from .connection import get_db
+from .rendering import is_htmx, render, see_other
 
 bp = Blueprint("staff", __name__)
 DEMAND_CHART_ROWS = 25
@@ -162,7 +162,7 @@ def export_prepare(slug: str, fmt: str) -> Response:
     )
     if is_htmx():
         return _job_response(job)
-    return redirect(url_for("staff.export_job", slug=slug, job_id=job.id), code=303)
+    return see_other(url_for("staff.export_job", slug=slug, job_id=job.id))
 
 
 @bp.get("/events/<slug>/exports/jobs/<job_id>")

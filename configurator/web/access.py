@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 from flask import g, redirect, request, session, url_for
 
-from . import accounts, attendees, events
-from .db import get_db
-from .errors import Forbidden, NotFound
+from .. import accounts, api_tokens, attendees, events
+from ..errors import Forbidden, NotFound
+from .connection import get_db
 
 F = TypeVar("F", bound=Callable[..., Any])
 ROLES = ("staff", "organiser")  # in rising order of power
@@ -32,7 +32,7 @@ def load_principal() -> None:
     g.via_token = False
     bearer = request.headers.get("Authorization", "")
     if bearer.startswith("Bearer ") and request.path.startswith("/api/"):
-        g.account_id = accounts.account_for_api_token(get_db(), bearer.removeprefix("Bearer "))
+        g.account_id = api_tokens.account_for(get_db(), bearer.removeprefix("Bearer "))
         g.via_token = g.account_id is not None
         if not g.via_token:
             raise Forbidden("This API token is not valid.")

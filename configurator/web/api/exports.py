@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g
 
-from .access import role_required
-from .staff import streamed
+from ..access import role_required
+from ..staff import streamed
 
 bp = Blueprint("api_exports", __name__, url_prefix="/api/v1")
 

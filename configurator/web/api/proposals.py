@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify
 
-from . import proposals as domain
-from .access import role_required
-from .db import get_db
+from ... import proposals as domain
+from ..access import role_required
+from ..connection import get_db
 
 bp = Blueprint("cocreation_api", __name__, url_prefix="/api/v1")
 

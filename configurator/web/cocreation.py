@@ -15,17 +15,14 @@ from flask import (
     g,
     jsonify,
     make_response,
-    redirect,
     render_template,
     request,
     url_for,
 )
 
-from . import designs, events, proposals
-from .access import attendee_required, role_required
-from .compiler import day_name
-from .db import get_db
-from .errors import (
+from .. import designs, events, proposal_review, proposals, similarity
+from ..compiler import day_name
+from ..errors import (
     BadRequest,
     ConfiguratorError,
     Conflict,
@@ -37,17 +34,16 @@ from .errors import (
     SeatTaken,
     WindowClosed,
 )
-from .rendering import is_htmx, render
+from ..exports import proposals as proposal_csv
+from .access import attendee_required, role_required
+from .connection import get_db
+from .rendering import is_htmx, render, see_other
 
 bp = Blueprint("cocreation", __name__)
 PROPOSAL = "/e/<slug>/proposals/<int:pid>"
 REVIEW = "/events/<slug>/proposals"
 CARDS = ("proposal", "similar", "check")
 ADD_ERRORS = (SeatTaken, DesignInvalid, WindowClosed, Conflict)
-
-
-def _see_other(location: str) -> Response:
-    return redirect(location, code=303)  # type: ignore[return-value]
 
 
 def errors_by_field(problems: list[Problem]) -> dict[str, list[str]]:
@@ -150,7 +146,7 @@ def similar(slug: str) -> Response:
     """Proposals like the title being typed (htmx asks as the attendee types)."""
     settings = _enabled()
     title = request.args.get("title", "")[: proposals.TITLE_MAX * 2]
-    found = proposals.similar(
+    found = similarity.similar(
         get_db(),
         g.event["id"],
         title,
@@ -181,7 +177,7 @@ def check(slug: str) -> Response:
             errors=errors_by_field(error.problems),
             form_error=error.message,
         )
-    found = proposals.similar(
+    found = similarity.similar(
         get_db(), g.event["id"], draft.title, draft.description, threshold=settings.threshold
     )
     if not found:
@@ -217,7 +213,7 @@ def _create(settings: proposals.Settings, draft: proposals.Draft, form: dict[str
     except (Conflict, WindowClosed) as error:
         return _list_page(settings, _form_status(error), form=form, form_error=error.message)
     flash(f"Your proposal “{draft.title}” is posted. Others can support it now.")
-    return _see_other(url_for("cocreation.detail", slug=g.event["slug"], pid=pid))
+    return see_other(url_for("cocreation.detail", slug=g.event["slug"], pid=pid))
 
 
 # --- attendees: one proposal ---------------------------------------------------------------------
@@ -316,7 +312,7 @@ def edit(slug: str, pid: int) -> Response:
             form_error=error.message,
         )
     flash("Your changes are saved.")
-    return _see_other(url_for("cocreation.detail", slug=slug, pid=pid))
+    return see_other(url_for("cocreation.detail", slug=slug, pid=pid))
 
 
 # --- attendees: supporting -------------------------------------------------------------------------
@@ -355,7 +351,7 @@ def support(slug: str, pid: int) -> Response:
     if is_htmx():
         return _card_response(settings, pid, card, announce=announce)
     flash(announce)
-    return _see_other(_back_url(slug, pid))
+    return see_other(_back_url(slug, pid))
 
 
 def _card_response(
@@ -405,7 +401,7 @@ def add(slug: str, pid: int) -> Response:
     if is_htmx():
         return _add_response(pid, key, announce)
     flash(announce)
-    return _see_other(url_for("attendee.designer", slug=slug))
+    return see_other(url_for("designer.page", slug=slug))
 
 
 def _add_message(error: ConfiguratorError) -> str:
@@ -524,7 +520,7 @@ def _after_review(pid: int, message: str) -> Response:
     if is_htmx():
         return _review(announce=message)
     flash(message)
-    return _see_other(url_for("cocreation.review", slug=g.event["slug"]) + f"#review-{pid}")
+    return see_other(url_for("cocreation.review", slug=g.event["slug"]) + f"#review-{pid}")
 
 
 def _failed(pid: int, form_name: str, error: ConfiguratorError) -> Response:
@@ -552,7 +548,7 @@ def answer(slug: str, pid: int) -> Response:
     """Answer a proposal: under consideration or declined, with a reason."""
     status = request.form.get("status", "")
     try:
-        proposals.answer(get_db(), g.event["id"], pid, status, request.form.get("reason", ""))
+        proposal_review.answer(get_db(), g.event["id"], pid, status, request.form.get("reason", ""))
     except (BadRequest, Conflict, WindowClosed, NotFound) as error:
         return _failed(pid, "answer", error)
     words = proposals.STATUS_TITLES[status].lower()
@@ -565,7 +561,7 @@ def accept(slug: str, pid: int) -> Response:
     """Accept a proposal and place it in the schema draft as a session or an option."""
     try:
         placement = _placement(request.form, events.draft(g.event)["event"]["timezone"])
-        key = proposals.accept(
+        key = proposal_review.accept(
             get_db(), g.event["id"], pid, request.form.get("reason", ""), placement
         )
     except (BadRequest, Conflict, WindowClosed, SchemaInvalid, NotFound) as error:
@@ -580,7 +576,7 @@ def accept(slug: str, pid: int) -> Response:
 _LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 
 
-def _placement(form: Mapping[str, str], zone: str) -> proposals.Placement:
+def _placement(form: Mapping[str, str], zone: str) -> proposal_review.Placement:
     """The accept form's placement: datetime-local values read in the event's time zone."""
     problems = []
     instants: dict[str, str | None] = {}
@@ -606,7 +602,7 @@ def _placement(form: Mapping[str, str], zone: str) -> proposals.Placement:
             )
     if problems:
         raise BadRequest("The placement has problems to fix.", problems)
-    return proposals.Placement(
+    return proposal_review.Placement(
         form.get("section", ""),
         instants.get("start"),
         instants.get("end"),
@@ -626,7 +622,7 @@ def merge(slug: str, pid: int) -> Response:
                 "Choose the proposal to merge into.",
                 [Problem("/into", "into", "choose the proposal to merge into")],
             )
-        moved = proposals.merge(
+        moved = proposal_review.merge(
             get_db(), g.event["id"], pid, int(into), request.form.get("reason", "")
         )
     except (BadRequest, Conflict, WindowClosed, NotFound) as error:
@@ -641,7 +637,7 @@ def merge(slug: str, pid: int) -> Response:
 def hide(slug: str, pid: int) -> Response:
     """Hide a proposal from attendees, exports and the API."""
     try:
-        proposals.hide(get_db(), g.event["id"], pid, request.form.get("reason", ""))
+        proposal_review.hide(get_db(), g.event["id"], pid, request.form.get("reason", ""))
     except (BadRequest, Conflict, NotFound) as error:
         return _failed(pid, "hide", error)
     return _after_review(pid, f"Proposal {pid} is hidden; its author is told why.")
@@ -655,7 +651,7 @@ def hide(slug: str, pid: int) -> Response:
 def export(slug: str, fmt: str) -> Response:
     """Download the proposals as CSV (formula-safe) or JSON."""
     if fmt == "csv":
-        body = proposals.export_csv(proposals.export(get_db(), g.event["id"]))
+        body = proposal_csv.export_csv(proposals.export(get_db(), g.event["id"]))
         response = make_response(body)
         response.mimetype = "text/csv"
         response.charset = "utf-8"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, redirect, request, session, url_for
+from flask import Blueprint, Response, g, request, session, url_for
 
-from . import account_tokens, accounts
+from .. import accounts, api_tokens
+from ..errors import Forbidden, TooManyAttempts
 from .access import account_required, public
-from .db import get_db
-from .errors import Forbidden, TooManyAttempts
-from .rendering import is_htmx, render
+from .connection import get_db
+from .rendering import is_htmx, render, see_other
 
 bp = Blueprint("auth", __name__)
 
@@ -45,7 +45,7 @@ def login() -> Response:
         accounts.end_session(get_db(), old)
     session.clear()
     session["sid"] = accounts.start_session(get_db(), account_id=account_id)
-    return redirect(_safe_next(target), code=303)  # type: ignore[return-value]
+    return see_other(_safe_next(target))
 
 
 @bp.post("/logout")
@@ -56,14 +56,14 @@ def logout() -> Response:
     if sid:
         accounts.end_session(get_db(), sid)
     session.clear()
-    return redirect(url_for("home.index"), code=303)  # type: ignore[return-value]
+    return see_other(url_for("home.index"))
 
 
 def _account_context(**extra: object) -> dict[str, object]:
     db = get_db()
     return {
         "account": accounts.get_account(db, g.account_id),
-        "tokens": account_tokens.api_tokens(db, g.account_id),
+        "tokens": api_tokens.of_account(db, g.account_id),
         "new_token": None,
         "error": None,
         "label": "",
@@ -90,7 +90,7 @@ def create_token() -> Response:
             status=422,
             **_account_context(error="Give the token a label, such as “export script”."),
         )
-    token = accounts.create_api_token(get_db(), g.account_id, label)
+    token = api_tokens.issue(get_db(), g.account_id, label)
     return render("auth/account.html", "auth/_tokens.html", **_account_context(new_token=token))
 
 
@@ -98,7 +98,7 @@ def create_token() -> Response:
 @account_required
 def revoke_token(token_id: int) -> Response:
     """Revoke an API token: requests carrying it are refused from now on."""
-    account_tokens.revoke_api_token(get_db(), g.account_id, token_id)
+    api_tokens.revoke(get_db(), g.account_id, token_id)
     if is_htmx():
         return render("auth/account.html", "auth/_tokens.html", **_account_context())
-    return redirect(url_for("auth.account"), code=303)  # type: ignore[return-value]
+    return see_other(url_for("auth.account"))

@@ -1,0 +1,85 @@
+"""Channel lists: for each choice option, everyone who chose it with their follow-up answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import sqlite_utils
+
+from ..compiler import CompiledSchema
+from .batches import Progress
+from .exporter import ExportFormat
+from .rosters import narrow
+from .writers import csv_chunks
+
+
+def channel_scope(
+    schema: CompiledSchema, section: str | None, option: str | None
+) -> list[tuple[str, str]]:
+    """The choice options a channel list covers, optionally one section/option."""
+    keys = [key for key in schema.options if schema.sections[key[0]]["kind"] == "choice"]
+    return narrow(schema, keys, section, option, "choice option")
+
+
+def channel_rows(
+    db: sqlite_utils.Database,
+    event_id: int,
+    schema: CompiledSchema,
+    scope: list[tuple[str, str]],
+    tick: Progress,
+) -> Iterator[list[Any]]:
+    """A header, then everyone who chose each option of the scope, with follow-up answers."""
+    follow_ups = [
+        (key, f["id"])
+        for key in scope
+        for o in schema.sections[key[0]]["options"]
+        if o["id"] == key[1]
+        for f in o["follow_up"]
+    ]
+    yield ["section", "option", "option_title", "attendee_id", "name", "email"] + [
+        f"{key[1]}/{fid}" for key, fid in follow_ups
+    ]
+    for key in scope:
+        mine = [i for i, (k, _f) in enumerate(follow_ups) if k == key]
+        rows = db.execute(
+            "SELECT a.id, a.name, a.email, json_extract(d.document, ?) FROM picks p"
+            " JOIN attendees a ON a.id = p.attendee_id"
+            " LEFT JOIN designs d ON d.attendee_id = p.attendee_id"
+            " WHERE p.event_id = ? AND p.section_id = ? AND p.option_id = ?"
+            " ORDER BY a.name COLLATE NOCASE, a.id",
+            [f'$."{key[0]}"."{key[1]}"', event_id, *key],
+        )
+        title = schema.options[key].title
+        for attendee_id, name, email, answers_text in rows:
+            answers = json.loads(answers_text) if answers_text else {}
+            answer_cells: list[Any] = [None] * len(follow_ups)
+            for i in mine:
+                answer_cells[i] = answers.get(follow_ups[i][1])
+            yield [*key, title, attendee_id, name, email, *answer_cells]
+        tick(1)
+
+
+def build(
+    db: sqlite_utils.Database,
+    event_id: int,
+    schema: CompiledSchema,
+    tick: Progress,
+    section: str | None,
+    option: str | None,
+) -> tuple[Iterator[bytes], int]:
+    """The export's byte chunks, and how many steps its progress counts."""
+    scope = channel_scope(schema, section, option)
+    return csv_chunks(channel_rows(db, event_id, schema, scope, tick)), len(scope)
+
+
+FORMAT = ExportFormat(
+    "channels",
+    "Channel lists (CSV)",
+    "For every choice option, everyone who chose it with their follow-up answers"
+    " (for example everyone who chose SMS, with their numbers).",
+    "text/csv",
+    "csv",
+    build,
+)
