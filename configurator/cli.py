@@ -284,6 +284,30 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     )
 
 
+@cli.command("worker")
+@click.option("--once", is_flag=True, help="Run what is due now, then exit.")
+@click.option("--batch", default=50, show_default=True, help="Jobs claimed at a time.")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds between looks for work.")
+@click.pass_context
+@handles_errors
+def worker_command(ctx: click.Context, once: bool, batch: int, poll: float) -> None:
+    """Run background jobs from the job table (deliveries, prepared exports, webhooks)."""
+    import signal
+    import threading
+
+    from . import worker
+
+    db = open_db(ctx)
+    if once:
+        click.echo(f"Ran {worker.drain(db, batch=batch)} job(s).")
+        return
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    click.echo(f"Worker {worker.worker_name()} on {ctx.obj['db_path']}; Ctrl-C stops.")
+    worker.run(db, stop, batch=batch, poll=poll)
+
+
 @cli.command("backup")
 @click.argument("target", type=click.Path(dir_okay=False))
 @click.pass_context

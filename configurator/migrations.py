@@ -169,8 +169,38 @@ CREATE INDEX designs_event_blocks ON designs(event_id, attendee_id, updated_at);
 CREATE INDEX attendees_event_opened ON attendees(event_id, opened_at);
 """
 
+# One queue for every kind of background work (deliveries, prepared exports, webhooks): see jobs.py.
+JOBS = """
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    key TEXT UNIQUE,
+    event_id INTEGER REFERENCES events(id) ON DELETE CASCADE,
+    attendee_id INTEGER REFERENCES attendees(id) ON DELETE CASCADE,
+    ref_id INTEGER,
+    topic TEXT,
+    payload TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL DEFAULT 'queued'
+        CHECK (state IN ('queued', 'running', 'done', 'dead', 'cancelled')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    run_after TEXT NOT NULL,
+    lease_until TEXT,
+    worker TEXT,
+    last_error TEXT,
+    result TEXT,
+    done_steps INTEGER NOT NULL DEFAULT 0,
+    total_steps INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX jobs_due ON jobs(state, run_after);
+CREATE INDEX jobs_event ON jobs(event_id, kind, state);
+"""
+
 # Append new steps; never edit one that has shipped.
-STEPS: list[str] = [INITIAL, PROPOSALS, DASHBOARD_INDEXES]
+STEPS: list[str] = [INITIAL, PROPOSALS, DASHBOARD_INDEXES, JOBS]
 
 
 def current(db: sqlite_utils.Database) -> int:
