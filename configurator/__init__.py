@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_HEADERS=["X-CSRFToken"],
         PUBLIC_URL=os.environ.get("CONFIGURATOR_PUBLIC_URL", ""),
+        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "translations"),
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

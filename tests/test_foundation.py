@@ -94,3 +94,15 @@ def test_api_errors_are_json(client):
     response = client.get("/api/v1/events/nope/design-schema")
     assert response.status_code == 404
     assert response.json["message"] == "There is no event called 'nope'."
+
+
+def test_templates_translate_through_flask_babel(app):
+    from flask import render_template_string
+
+    with app.test_request_context("/", headers={"Accept-Language": "de, en;q=0.5"}):
+        # Until a language has a catalogue the English source text shows, through gettext.
+        assert render_template_string('{{ _("Save %(n)s", n=3) }}') == "Save 3"
+        assert render_template_string("{% trans %}Hello{% endtrans %}") == "Hello"
+        from flask_babel import get_locale
+
+        assert str(get_locale()) == "en"

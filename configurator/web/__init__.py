@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, Response, abort, current_app, g
 from flask_wtf.csrf import CSRFProtect
 
-from . import error_handlers
+from . import error_handlers, languages
 from .access import load_principal
 from .rendering import htmx
 
@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     """Register extensions, hooks, error handlers and blueprints."""
     csrf.init_app(app)
     htmx.init_app(app)
+    languages.init_app(app)
     app.before_request(load_principal)
     app.after_request(_security_headers)
     error_handlers.init_app(app)
