@@ -46,7 +46,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
 
     from . import web
+    from .delivery import config as delivery_config
 
+    delivery_config.load()  # a bad mail URL or secrets file is refused here, naming the setting
     web.init_app(app)
     return app
 

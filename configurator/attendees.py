@@ -13,6 +13,7 @@ import sqlite_utils
 from . import limits
 from .clock import now, stamp
 from .db import write
+from .delivery import outbox
 from .errors import BadRequest, Forbidden, NotFound
 from .tokens import new_token, token_hash
 
@@ -188,18 +189,14 @@ def register(
             invitation = invite(db, event["id"], name, email, source="registered")
             attendee_id, person = invitation.attendee["id"], invitation.attendee["name"]
             url = link(invitation.token)
-        db.execute(
-            "INSERT INTO outbox (event_id, attendee_id, kind, subject, body, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                event["id"],
-                attendee_id,
-                "link_reissued" if known else "registered",
-                f"Your personal link for {event['title']}",
-                f"Hello {person},\n\nhere is your personal link for {event['title']}:\n{url}\n\n"
-                "Open it to design your experience. Keep it to yourself: anyone holding it can"
-                " change your choices." + (" Your previous link no longer works." if known else ""),
-                stamp(),
-            ],
+        outbox.queue(
+            db,
+            event["id"],
+            [attendee_id],
+            "link_reissued" if known else "registered",
+            f"Your personal link for {event['title']}",
+            f"Hello {person},\n\nhere is your personal link for {event['title']}:\n{url}\n\n"
+            "Open it to design your experience. Keep it to yourself: anyone holding it can"
+            " change your choices." + (" Your previous link no longer works." if known else ""),
         )
     return None if known else url

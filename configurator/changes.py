@@ -11,6 +11,7 @@ import sqlite_utils
 from . import designs, events
 from .compiler import CompiledSchema, Option
 from .db import write
+from .delivery import outbox
 
 Key = tuple[str, str]
 ATTENTION_LIMIT = 1000
@@ -415,14 +416,30 @@ def attention_sentence(number: int, reasons: list[str]) -> str:
     return sentence
 
 
-def mark_attention(db: sqlite_utils.Database, number: int, affected: list[Affected]) -> None:
-    """Mark each affected design as needing its attendee's attention (picks stay as they are)."""
+def mark_attention(
+    db: sqlite_utils.Database,
+    number: int,
+    affected: list[Affected],
+    event: dict[str, Any] | None = None,
+) -> None:
+    """Mark each affected design as needing its attendee's attention, and tell them so."""
     with write(db):
         for entry in affected:
+            sentence = attention_sentence(number, entry.reasons)
             db.execute(
                 "UPDATE designs SET needs_attention = ? WHERE attendee_id = ?",
-                [attention_sentence(number, entry.reasons), entry.attendee_id],
+                [sentence, entry.attendee_id],
             )
+            if event is not None:
+                outbox.queue(
+                    db,
+                    event["id"],
+                    [entry.attendee_id],
+                    "design_changed",
+                    f"{event['title']} changed: your design needs a look",
+                    f"Hello {entry.name},\n\n{sentence}",
+                    key=f"design_changed:{number}",
+                )
 
 
 def publish(db: sqlite_utils.Database, slug: str, account_id: int | None = None) -> Published:
@@ -436,5 +453,5 @@ def publish(db: sqlite_utils.Database, slug: str, account_id: int | None = None)
         number = events.publish(db, slug, account_id)
         if number == before:
             return Published(number, False, [])
-        mark_attention(db, number, affected)
+        mark_attention(db, number, affected, event)
     return Published(number, True, affected)

@@ -265,6 +265,7 @@ def demo(ctx: click.Context, reset: bool, base_url: str) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
 @click.pass_context
+@handles_errors
 def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     """Serve the app with waitress, a production WSGI server."""
     from waitress import serve as waitress_serve
@@ -296,16 +297,27 @@ def worker_command(ctx: click.Context, once: bool, batch: int, poll: float) -> N
     import threading
 
     from . import worker
+    from .delivery import config, mail
 
     db = open_db(ctx)
+    delivery = config.load()  # refuse a bad mail URL or secrets file before any work
     if once:
-        click.echo(f"Ran {worker.drain(db, batch=batch)} job(s).")
+        try:
+            click.echo(f"Ran {worker.drain(db, batch=batch)} job(s).")
+        finally:
+            mail.close()
         return
     stop = threading.Event()
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: stop.set())
-    click.echo(f"Worker {worker.worker_name()} on {ctx.obj['db_path']}; Ctrl-C stops.")
-    worker.run(db, stop, batch=batch, poll=poll)
+    mail_to = delivery.mail.shown() if delivery.mail else "no mail server (CONFIGURATOR_MAIL_URL)"
+    click.echo(
+        f"Worker {worker.worker_name()} on {ctx.obj['db_path']}, mail to {mail_to}; Ctrl-C stops."
+    )
+    try:
+        worker.run(db, stop, batch=batch, poll=poll)
+    finally:
+        mail.close()
 
 
 @cli.command("backup")

@@ -13,6 +13,7 @@ from . import events
 from .clock import stamp
 from .compiler import CompiledSchema, dumps
 from .db import write
+from .delivery import outbox, settings
 from .errors import BadRequest, Conflict, DesignInvalid, NotFound, Problem, SeatTaken, WindowClosed
 from .optionschema import pointer
 
@@ -59,6 +60,7 @@ def save_design(
     report = schema.check(document, complete=confirm)
     if report.errors:
         raise DesignInvalid(_count_sentence(report.errors), report.errors)
+    settings.check_contacts(db, event["id"], schema, document)
     with write(db):
         current = db.execute(
             "SELECT status FROM designs WHERE attendee_id = ?", [attendee["id"]]
@@ -366,16 +368,13 @@ def _promote(
             attention,
         )
         title = schema.options[key].title
-        db.execute(
-            "INSERT INTO outbox (event_id, attendee_id, kind, subject, body, created_at)"
-            " VALUES (?, ?, 'waitlist_promoted', ?, ?, ?)",
-            [
-                event_id,
-                attendee_id,
-                f"You have a seat: {title}",
-                f"A seat in “{title}” freed up and is now yours. It is on your agenda.",
-                stamp(),
-            ],
+        outbox.queue(
+            db,
+            event_id,
+            [attendee_id],
+            "waitlist_promoted",
+            f"You have a seat: {title}",
+            f"A seat in “{title}” freed up and is now yours. It is on your agenda.",
         )
         promoted.append(attendee_id)
     return promoted

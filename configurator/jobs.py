@@ -198,6 +198,38 @@ def fail(
     return state
 
 
+def postpone(
+    db: sqlite_utils.Database, job_id: int, worker: str, until: datetime, reason: str
+) -> bool:
+    """Queue a running job again for later without spending an attempt (quiet hours, a rate)."""
+    with write(db):
+        cursor = db.execute(
+            "UPDATE jobs SET state = 'queued', attempts = attempts - 1, run_after = ?,"
+            " last_error = ?, lease_until = NULL, updated_at = ?"
+            " WHERE id = ? AND worker = ? AND state = 'running'",
+            [stamp(until), reason[:2000], stamp(), job_id, worker],
+        )
+    return cursor.rowcount == 1
+
+
+def cancel(
+    db: sqlite_utils.Database,
+    job_id: int,
+    worker: str,
+    reason: str,
+    result: dict[str, Any] | None = None,
+) -> bool:
+    """Record that a running job was rightly not done (nobody to send it to, say), with why."""
+    moment = stamp()
+    with write(db):
+        cursor = db.execute(
+            "UPDATE jobs SET state = 'cancelled', last_error = ?, result = ?, lease_until = NULL,"
+            " updated_at = ?, finished_at = ? WHERE id = ? AND worker = ? AND state = 'running'",
+            [reason[:2000], _dumps(result), moment, moment, job_id, worker],
+        )
+    return cursor.rowcount == 1
+
+
 def backoff(attempts: int) -> timedelta:
     """The wait before attempt n + 1: 30 s, 1 min, 2 min, ... doubling, at most 6 hours."""
     return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))

@@ -199,8 +199,49 @@ CREATE INDEX jobs_due ON jobs(state, run_after);
 CREATE INDEX jobs_event ON jobs(event_id, kind, state);
 """
 
+# Delivering the outbox (configurator/delivery/): each message keeps a key (planned messages are
+# queued once), what it carries besides its text, and how it reaches the attendee is one job per
+# channel in the job table. Per event: how to deliver; per attendee: what they opted out of and the
+# feedback they gave.
+DELIVERY = """
+ALTER TABLE outbox ADD COLUMN key TEXT;
+ALTER TABLE outbox ADD COLUMN payload TEXT NOT NULL DEFAULT '{}';
+CREATE UNIQUE INDEX outbox_key ON outbox(key);
+CREATE INDEX outbox_event ON outbox(event_id, kind, id);
+CREATE TABLE delivery_settings (
+    event_id INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+    settings TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE delivery_keys (
+    name TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE message_optouts (
+    attendee_id INTEGER NOT NULL REFERENCES attendees(id) ON DELETE CASCADE,
+    category TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (attendee_id, category)
+);
+CREATE TABLE feedback (
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    attendee_id INTEGER NOT NULL REFERENCES attendees(id) ON DELETE CASCADE,
+    section_id TEXT NOT NULL,
+    option_id TEXT NOT NULL,
+    rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+    comment TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (attendee_id, section_id, option_id)
+);
+CREATE INDEX feedback_event ON feedback(event_id, section_id, option_id);
+CREATE INDEX jobs_event_topic ON jobs(event_id, kind, topic, finished_at);
+CREATE INDEX jobs_ref ON jobs(kind, ref_id);
+"""
+
 # Append new steps; never edit one that has shipped.
-STEPS: list[str] = [INITIAL, PROPOSALS, DASHBOARD_INDEXES, JOBS]
+STEPS: list[str] = [INITIAL, PROPOSALS, DASHBOARD_INDEXES, JOBS, DELIVERY]
 
 
 def current(db: sqlite_utils.Database) -> int:

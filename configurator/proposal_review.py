@@ -11,6 +11,7 @@ import sqlite_utils
 from . import events
 from .clock import stamp
 from .db import write
+from .delivery import outbox
 from .errors import BadRequest, Conflict, NotFound, Problem, SchemaInvalid
 from .proposals import SUPPORTABLE, Key, get_proposal, require_phase, settings_for
 
@@ -312,10 +313,5 @@ def queue_message(
     subject: str,
     body: str,
 ) -> None:
-    created = stamp()
-    for attendee_id in attendee_ids:
-        db.execute(
-            "INSERT INTO outbox (event_id, attendee_id, kind, subject, body, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [event_id, attendee_id, kind, subject[:300], body, created],
-        )
+    """Queue one message to each of these attendees (delivered by configurator worker)."""
+    outbox.queue(db, event_id, attendee_ids, kind, subject, body)

@@ -19,6 +19,7 @@ from werkzeug.test import TestResponse
 
 from configurator import accounts, api_tokens, create_app, events, exports
 from configurator.db import close_thread_connections, connect
+from configurator.delivery import consent
 from configurator.exports import jobs as export_jobs
 from configurator.web import csrf
 
@@ -66,6 +67,9 @@ SPECIAL = {
     "api.put_design": THE_SECRET_DECIDES,
     "api.join_waitlist": THE_SECRET_DECIDES,
     "api.leave_waitlist": THE_SECRET_DECIDES,
+    # Signed links in messages: unsubscribing from a kind of message, answering a feedback request.
+    "unsubscribe.unsubscribe": THE_SECRET_DECIDES,
+    "messages.give_feedback": THE_SECRET_DECIDES,
     # The API token being revoked is the organiser's own: anyone else's account finds no such token.
     "auth.revoke_token": {
         **SIGNED_OUT,
@@ -94,7 +98,9 @@ JSON = {
 }
 QUERY = {("api.leave_waitlist", "DELETE"): {"section": "agenda", "option": "opening"}}
 # The JSON API authenticates with a Bearer token or the personal link in its address.
-CSRF_EXEMPT_BLUEPRINTS = {"api", "api_exports", "cocreation_api"}
+# One-click unsubscribing (RFC 8058) is a bare POST from a mail program; its signed link decides.
+CSRF_EXEMPT_BLUEPRINTS = {"api", "api_exports", "cocreation_api", "unsubscribe"}
+SIGNED = {"unsubscribe_token", "feedback_token"}  # signed links that messages carry
 
 
 @dataclass
@@ -229,6 +235,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "attendee_id": ana.attendee["id"],
         "token": ana.token,
         "feed_token": ana.feed_token,
+        "unsubscribe_token": consent.unsubscribe_token(db, ana.attendee["id"], "broadcast"),
+        "feedback_token": consent.sign(db, "feedback", [ana.attendee["id"], "agenda", "opening"]),
         "pid": propose("attendee", w.slug, "Bicycle repair cafe"),
         "into": propose("attendee", w.slug, "Seed swap"),
         "account_id": staff_id,
@@ -274,6 +282,8 @@ def url_values(rule: Rule, w: World) -> list[dict[str, Any]]:
         "slug": [w.slug],
         "token": [w.ids["token"]],
         "feed_token": [w.ids["feed_token"]],
+        "unsubscribe_token": [w.ids["unsubscribe_token"]],
+        "feedback_token": [w.ids["feedback_token"]],
         "attendee_id": [w.ids["attendee_id"]],
         "account_id": [w.ids["account_id"]],  # the staff member, whom the organiser may remove
         "token_id": [w.ids["token_id"]],  # the organiser's own API token
@@ -418,6 +428,7 @@ def test_the_api_exempt_from_csrf_is_not_authorised_by_a_browser_cookie(world: W
             continue
         for method in (m for m in methods_of(rule) if m != "GET"):
             values = {**url_values(rule, world)[0], "token": "not-a-personal-link"}
+            values.update(dict.fromkeys(set(rule.arguments) & SIGNED, "not-a-signed-link"))
             path = build(rule, values)
             for visitor in ("attendee", "organiser"):
                 world.restore()
@@ -433,7 +444,7 @@ def test_the_api_exempt_from_csrf_is_not_authorised_by_a_browser_cookie(world: W
 def test_a_wrong_secret_in_the_address_is_refused_whatever_the_cookie(world: World):
     wrong = []
     for rule in routes(world.app):
-        secrets = set(rule.arguments) & {"token", "feed_token"}
+        secrets = set(rule.arguments) & {"token", "feed_token", *SIGNED}
         if not secrets:
             continue
         values = {**url_values(rule, world)[0], **dict.fromkeys(secrets, "not-a-secret")}

@@ -38,14 +38,18 @@ def init_app(app: Flask) -> None:
         console,
         designer,
         home,
+        messages,
         organiser,
         schema_pages,
         staff,
     )
 
     pages = (home, auth, attendee, designer, console, organiser, schema_pages, staff, cocreation)
-    for module in pages:
+    for module in (*pages, messages):
         app.register_blueprint(module.bp)
+    # Mail programs unsubscribe with a bare POST (RFC 8058); the signed link is the authority.
+    csrf.exempt(messages.unsubscribe_bp)
+    app.register_blueprint(messages.unsubscribe_bp)
     for blueprint in api.blueprints:
         csrf.exempt(blueprint)  # the API authenticates with tokens, never with cookies
         app.register_blueprint(blueprint)
