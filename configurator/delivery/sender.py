@@ -140,7 +140,7 @@ def _email(
         )
     )
     try:
-        answer = mail.send(server, built)
+        answer = mail.send(server, sender, attendee["email"], built)
     except mail.MailFailed as exc:
         if exc.final:
             raise worker.GiveUp(str(exc)) from None
