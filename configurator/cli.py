@@ -183,6 +183,11 @@ def publish(ctx: click.Context, slug: str) -> None:
     help="A CSV with name and email columns, to invite many.",
 )
 @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True)
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Email each attendee their link (through configurator worker) instead of printing it.",
+)
 @click.pass_context
 @handles_errors
 def invite(
@@ -192,8 +197,9 @@ def invite(
     name: str | None,
     csv_file: str | None,
     base_url: str,
+    send: bool,
 ) -> None:
-    """Invite attendees and print their personal links (name, email, link as CSV)."""
+    """Invite attendees and print their personal links (name, email, link as CSV), or --send them."""
     db = open_db(ctx)
     current = events.get_event(db, slug)
     if csv_file:
@@ -202,6 +208,15 @@ def invite(
         people = [(name, email)]
     else:
         raise ConfiguratorError("Give --email and --name, or --csv FILE.")
+    if send:
+        from .delivery import links
+
+        sent = links.invite_people_and_send(db, current, people, base_url)
+        click.echo(
+            f"{len(sent)} invitation(s) queued; `configurator worker` sends them"
+            " (CONFIGURATOR_MAIL_URL names the mail server)."
+        )
+        return
     issued = invitations.invite_people(db, current["id"], people)
     out = csv.writer(sys.stdout)
     out.writerow(["name", "email", "link"])

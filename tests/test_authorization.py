@@ -19,7 +19,7 @@ from werkzeug.test import TestResponse
 
 from configurator import accounts, api_tokens, create_app, events, exports
 from configurator.db import close_thread_connections, connect
-from configurator.delivery import consent
+from configurator.delivery import consent, outbox
 from configurator.exports import jobs as export_jobs
 from configurator.web import csrf
 
@@ -227,6 +227,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         assert posted.status_code == 303, posted.get_data(as_text=True)
         return int(posted.headers["Location"].rsplit("/", 1)[1])
 
+    def delivery_of(event: dict, invitation: Any) -> int:
+        [message] = outbox.queue(db, event["id"], [invitation.attendee["id"]], "broadcast", "Hi", ".")
+        return db.execute("SELECT id FROM jobs WHERE ref_id = ?", [message]).fetchone()[0]
+
     def token_id(account_id: int) -> int:
         api_tokens.issue(db, account_id, "export script")
         return db.execute("SELECT max(id) FROM api_tokens").fetchone()[0]
@@ -242,6 +246,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "account_id": staff_id,
         "token_id": token_id(organiser_id),
         "job_id": export_jobs.start(db, event_a, "json").id,
+        "delivery_id": delivery_of(event_a, ana),
     }
     # The same kinds of thing, belonging to event B or to its organiser.
     w.theirs = {
@@ -251,6 +256,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "account_id": other_id,
         "token_id": token_id(other_id),
         "job_id": export_jobs.start(db, event_b, "json").id,
+        "delivery_id": delivery_of(event_b, ben),
     }
     export_jobs.finish_all()
     w.bearer = {
@@ -301,6 +307,7 @@ def url_values(rule: Rule, w: World) -> list[dict[str, Any]]:
         else ["phone" if "/options/" in path else "diet"],
         "fmt": ["csv", "json"] if "/proposals/export." in path else list(exports.FORMATS),
         "job_id": [w.ids["job_id"]],  # an export of event A prepared in the background
+        "delivery_id": [w.ids["delivery_id"]],  # a delivery of a message to event A's attendee
     }
     unknown = sorted(set(rule.arguments) - set(known))
     assert not unknown, f"{path}: the test does not know how to fill {unknown}; add them above"

@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
         auth,
         cocreation,
         console,
+        delivery,
         designer,
         home,
         messages,
@@ -45,7 +46,7 @@ def init_app(app: Flask) -> None:
     )
 
     pages = (home, auth, attendee, designer, console, organiser, schema_pages, staff, cocreation)
-    for module in (*pages, messages):
+    for module in (*pages, delivery, messages):
         app.register_blueprint(module.bp)
     # Mail programs unsubscribe with a bare POST (RFC 8058); the signed link is the authority.
     csrf.exempt(messages.unsubscribe_bp)
