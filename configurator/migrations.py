@@ -238,6 +238,7 @@ CREATE TABLE feedback (
 CREATE INDEX feedback_event ON feedback(event_id, section_id, option_id);
 CREATE INDEX jobs_event_topic ON jobs(event_id, kind, topic, finished_at);
 CREATE INDEX jobs_ref ON jobs(kind, ref_id);
+CREATE INDEX jobs_attendee ON jobs(attendee_id, kind);
 """
 
 # Append new steps; never edit one that has shipped.

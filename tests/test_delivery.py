@@ -252,3 +252,53 @@ def test_a_crash_between_send_and_record_repeats_only_that_message(db, event, ma
     assert ran == 3
     ids = [m.message["Message-ID"] for m in mailbox.received]
     assert len(ids) == 4 and len(set(ids)) == 3  # one repeat, with the same Message-ID
+
+
+def test_the_json_export_carries_each_attendees_delivery_log(db, event, mailbox):
+    import json
+
+    from configurator import events, exports
+
+    ana = attendees.invite(db, event["id"], "Ana", "ana@example.org")
+    ben = attendees.invite(db, event["id"], "Ben", "ben@example.org")
+    design(db, ana, {"email": {}, "app": {}})
+    design(db, ben, {"email": {}})
+    outbox.queue(db, event["id"], [ana.attendee["id"]], "broadcast", "Hi", "Hello.")
+    drain(db)
+    schema = events.compiled(db, event["id"])
+    prepared = exports.download(db, event, schema, "json")
+    items = {i["attendee"]["name"]: i for i in json.loads(b"".join(prepared.chunks))}
+    assert items["Ben"]["deliveries"] == []
+    assert sorted(
+        (d["channel"], d["status"], d["subject"]) for d in items["Ana"]["deliveries"]
+    ) == [
+        ("app", "collected", "Hi"),
+        ("email", "sent", "Hi"),
+    ]
+
+
+def test_several_workers_at_once_send_each_message_once(db_path, db, event, mailbox):
+    import threading
+
+    from configurator.db import close_thread_connections, thread_connection
+
+    people = [
+        attendees.invite(db, event["id"], f"P{n}", f"p{n}@example.org").attendee["id"]
+        for n in range(60)
+    ]
+    outbox.queue(db, event["id"], people, "broadcast", "Hi", "Hello.")
+    ran: list[int] = []
+
+    def work(name: str) -> None:
+        ran.append(worker.drain(thread_connection(str(db_path)), name, batch=5))
+        close_thread_connections()
+        mail.close()
+
+    threads = [threading.Thread(target=work, args=(f"w{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [m.message["Message-ID"] for m in mailbox.received]
+    assert len(ids) == len(set(ids)) == 60 and sum(ran) == 60
+    assert {j.state for j in delivery_jobs(db)} == {"done"}

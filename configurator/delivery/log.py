@@ -15,6 +15,13 @@ from . import settings
 from .outbox import KIND
 from .sender import COLLECTED
 
+_BY_ATTENDEES = (
+    "SELECT j.id, j.ref_id, j.topic, j.state, j.attempts, j.max_attempts, j.last_error, j.result,"
+    " j.run_after, j.updated_at, j.finished_at, o.kind, o.subject, o.created_at,"
+    " a.id AS attendee_id, a.name, a.email FROM jobs j"
+    " JOIN outbox o ON o.id = j.ref_id JOIN attendees a ON a.id = j.attendee_id"
+    " WHERE j.attendee_id BETWEEN ? AND ? AND j.kind = ? AND j.event_id = ? ORDER BY j.id"
+)
 # What staff read for each state of a delivery job.
 STATUSES = ("queued", "waiting", "retrying", "sending", "sent", "failed", "collected", "not sent")
 _ROWS = (
@@ -109,9 +116,7 @@ def for_attendees(
 ) -> dict[int, list[dict[str, Any]]]:
     """The deliveries of the attendees with ids first..last, oldest first, for the JSON export."""
     found: dict[int, list[dict[str, Any]]] = {}
-    for row in db.execute(
-        _ROWS + " AND j.attendee_id BETWEEN ? AND ? ORDER BY j.id", [event_id, KIND, first, last]
-    ):
+    for row in db.execute(_BY_ATTENDEES, [first, last, KIND, event_id]):
         d = _delivery(row)
         found.setdefault(d.attendee_id, []).append(
             {

@@ -1,4 +1,4 @@
-"""The JSON export: every saved design with its attendee, status and schema version."""
+"""The JSON export: every saved design with its attendee, status, schema version and deliveries."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import sqlite_utils
 
 from ..compiler import CompiledSchema
+from ..delivery import log as delivery_log
 from .batches import Progress, attendee_batches, design_count
 from .exporter import ExportFormat
 
@@ -18,6 +19,7 @@ def json_chunks(db: sqlite_utils.Database, event_id: int, tick: Progress) -> Ite
     first = True
     parts: list[str] = []
     for batch in attendee_batches(db, event_id, tick, with_design_only=True):
+        sent = delivery_log.for_attendees(db, event_id, batch[0].id, batch[-1].id)
         for row in batch:
             head = json.dumps(
                 {
@@ -30,7 +32,16 @@ def json_chunks(db: sqlite_utils.Database, event_id: int, tick: Progress) -> Ite
                 ensure_ascii=False,
             )
             # The stored document is already compact JSON: splice it in without re-parsing.
-            parts.append(("" if first else ",\n") + head[:-1] + ', "design": ' + row.document + "}")
+            deliveries = json.dumps(sent.get(row.id, []), ensure_ascii=False)
+            parts.append(
+                ("" if first else ",\n")
+                + head[:-1]
+                + ', "design": '
+                + row.document
+                + ', "deliveries": '
+                + deliveries
+                + "}"
+            )
             first = False
         yield "".join(parts).encode("utf-8")
         parts.clear()
@@ -52,7 +63,8 @@ def build(
 FORMAT = ExportFormat(
     "json",
     "Complete designs (JSON)",
-    "A JSON array: every saved design with its attendee, status and schema version.",
+    "A JSON array: every saved design with its attendee, status, schema version and the"
+    " delivery log of the messages sent to them.",
     "application/json",
     "json",
     build,
