@@ -261,7 +261,7 @@ def demo(ctx: click.Context, reset: bool, base_url: str) -> None:
     if reset:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
-    made = demo_event.create(open_db(ctx), date.today())
+    made = demo_event.create(open_db(ctx), date.today(), base_url)
     base = base_url.rstrip("/")
     click.echo(f"Demo event: {made.title} ({made.slug}), version 1 published.")
     click.echo(f"Database: {path}")

@@ -12,6 +12,7 @@ import sqlite_utils
 
 from . import accounts, attendees, designs, events, optionschema, proposals
 from .attendees import Invitation
+from .delivery.links import send_link
 from .errors import Conflict
 
 ORGANISER = "organiser@example.org"
@@ -28,8 +29,12 @@ class Demo:
     links: list[Invitation]
 
 
-def create(db: sqlite_utils.Database, today: date) -> Demo:
-    """Create the demo event, its accounts, attendees, one confirmed design and one proposal."""
+def create(db: sqlite_utils.Database, today: date, base_url: str | None = None) -> Demo:
+    """Create the demo event, its accounts, attendees, one confirmed design and one proposal.
+
+    With a base URL, each attendee's invitation (carrying the link printed for them) is queued
+    for `configurator worker` to email.
+    """
     doc = demo_schema(today)
     # The demo shows co-creation too: attendees propose sessions and support each other's.
     doc["proposals"] = {
@@ -56,6 +61,10 @@ def create(db: sqlite_utils.Database, today: date) -> Demo:
         ("Dev Patel", "dev@example.org"),
     ]
     links = [attendees.invite(db, created["id"], n, e) for n, e in people]
+    if base_url:
+        event = events.get_event(db, slug)
+        for invitation in links:
+            send_link(db, event, invitation.attendee, invitation.token, base_url)
     seed = {
         "agenda": {
             "opening": {"format": "in_person"},

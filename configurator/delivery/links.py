@@ -32,16 +32,18 @@ def personal_link(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/a/{token}"
 
 
-def invitation_text(event: dict[str, Any], name: str, url: str) -> tuple[str, str]:
-    """The subject and body of an invitation carrying a personal link."""
+def invitation_text(
+    event: dict[str, Any], name: str, url: str, again: bool = False
+) -> tuple[str, str]:
+    """The subject and body of an invitation carrying a personal link (`again`: a new one)."""
     description = (event.get("description") or "").strip()
     return (
         f"Your personal link for {event['title']}",
         f"Hello {name},\n\nyou are invited to {event['title']}."
         + (f"\n\n{description}" if description else "")
         + f"\n\nDesign your own experience with your personal link:\n{url}\n\n"
-        "Keep it to yourself: anyone holding it can change your choices. A link sent to you"
-        " before this one no longer works.",
+        "Keep it to yourself: anyone holding it can change your choices."
+        + (" A link sent to you before this one no longer works." if again else ""),
     )
 
 
@@ -95,7 +97,7 @@ def preview(
     """Who would get an invitation with a new link, and what it says (the link left out)."""
     recipients = _recipients(db, event, attendee_ids)
     subject, body = invitation_text(
-        event, recipients[0]["name"], personal_link(base_url, "<a new personal link>")
+        event, recipients[0]["name"], personal_link(base_url, "<a new personal link>"), again=True
     )
     return Preview(recipients, subject, body)
 
@@ -112,7 +114,7 @@ def send_invitations(
         for person in _recipients(db, event, attendee_ids):
             token = attendees.reissue_link(db, person["id"])
             db.execute("DELETE FROM web_sessions WHERE attendee_id = ?", [person["id"]])
-            made.append(send_link(db, event, person, token, base_url))
+            made.append(send_link(db, event, person, token, base_url, again=True))
     return made
 
 
