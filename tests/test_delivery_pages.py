@@ -249,3 +249,16 @@ def test_an_attendee_chooses_which_messages_they_get(attendee, db, client):
     assert consent.opted_out(db, ana.attendee["id"]) == {"reminders"}
     assert not consent.allows(db, ana.attendee["id"], "reminder")
     assert consent.allows(db, ana.attendee["id"], "registered")  # asked-for links always go
+
+
+def test_the_manual_shows_the_real_refusal_of_a_bad_mail_url(tmp_path, monkeypatch):
+    from docsupport import ROOT, code_blocks
+
+    documented = next(
+        body.strip()
+        for _info, body in code_blocks(ROOT / "docs" / "organiser.md", "text")
+        if body.startswith("Error: CONFIGURATOR_MAIL_URL")
+    )
+    monkeypatch.setenv("CONFIGURATOR_MAIL_URL", "smtp://")
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "worker", "--once"])
+    assert result.exit_code == 2 and result.output.strip() == documented

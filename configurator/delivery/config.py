@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ..errors import ConfiguratorError, Problem
+from ..errors import ConfiguratorError
 
 MAIL_SCHEMES = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
@@ -162,4 +162,4 @@ def secrets_path(env: os._Environ[str] | dict[str, str]) -> Path:
 
 
 def _invalid(name: str, message: str) -> ConfigInvalid:
-    return ConfigInvalid(f"{name}: {message}", [Problem("", name, message)])
+    return ConfigInvalid(f"{name}: {message}")
