@@ -53,9 +53,11 @@ def send_link(
     attendee: dict[str, Any],
     token: str,
     base_url: str,
+    again: bool = False,
 ) -> int:
-    """Queue an invitation carrying the link of this token; the message id."""
-    subject, body = invitation_text(event, attendee["name"], personal_link(base_url, token))
+    """Queue an invitation carrying the link of this token (`again`: it replaced one); its id."""
+    url = personal_link(base_url, token)
+    subject, body = invitation_text(event, attendee["name"], url, again)
     made = outbox.queue(
         db,
         event["id"],
