@@ -302,3 +302,19 @@ def test_several_workers_at_once_send_each_message_once(db_path, db, event, mail
     ids = [m.message["Message-ID"] for m in mailbox.received]
     assert len(ids) == len(set(ids)) == 60 and sum(ran) == 60
     assert {j.state for j in delivery_jobs(db)} == {"done"}
+
+
+def test_a_delivered_link_is_forgotten_and_a_pending_one_kept(db, event, mailbox):
+    from configurator.delivery import planner
+
+    sent = links.invite_and_send(db, event, "Ana", "ana@example.org", "http://camp.example.org")
+    drain(db)
+    mailbox.keeper.refuse = {"ben@example.org": "451 Try again later"}
+    later = links.invite_and_send(db, event, "Ben", "ben@example.org", "http://camp.example.org")
+    drain(db)
+    assert planner.forget_links(db) == 1
+    bodies = {r[0]: r[1] for r in db.execute("SELECT attendee_id, body FROM outbox ORDER BY id")}
+    assert sent.token not in bodies[sent.attendee["id"]]
+    assert "(the personal link, removed once sent)" in bodies[sent.attendee["id"]]
+    assert later.token in bodies[later.attendee["id"]]
+    assert planner.forget_links(db) == 0

@@ -9,6 +9,7 @@ feedback and recordings for a day after the end).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..db import write
 from . import config, consent, outbox, settings
 
 CATCH_UP = timedelta(days=1)
+LINK = re.compile(r"https?://\S*?/a/[A-Za-z0-9_-]{16,}")
 PLAN_EVERY_SECONDS = 60.0
 
 
@@ -36,8 +38,31 @@ def delivery_of(fmt: dict[str, Any]) -> str:
 
 @worker.periodic("delivery-plan", PLAN_EVERY_SECONDS)
 def plan_all(db: sqlite_utils.Database) -> None:
-    """Plan reminders and feedback requests for every published event."""
+    """Plan reminders and feedback requests for every published event; forget delivered links."""
     plan(db)
+    forget_links(db)
+
+
+def forget_links(db: sqlite_utils.Database) -> int:
+    """Blank the personal links of messages delivered on every channel; how many were blanked.
+
+    Links are stored only as fingerprints; a message carries one in clear only until it is sent.
+    A message still queued, or failed and waiting for "retry now", keeps its link.
+    """
+    rows = db.execute(
+        "SELECT o.id, o.body FROM outbox o WHERE o.kind IN ('invitation', 'registered',"
+        " 'link_reissued') AND o.body LIKE '%/a/%' AND NOT EXISTS (SELECT 1 FROM jobs j"
+        " WHERE j.kind = ? AND j.ref_id = o.id AND j.state IN ('queued', 'running', 'dead'))"
+        " AND EXISTS (SELECT 1 FROM jobs j WHERE j.kind = ? AND j.ref_id = o.id)",
+        [outbox.KIND, outbox.KIND],
+    ).fetchall()
+    with write(db):
+        for message_id, body in rows:
+            db.execute(
+                "UPDATE outbox SET body = ? WHERE id = ?",
+                [LINK.sub("(the personal link, removed once sent)", body), message_id],
+            )
+    return len(rows)
 
 
 def plan(db: sqlite_utils.Database, moment: datetime | None = None) -> int:
