@@ -1,7 +1,7 @@
 """Messages per second from the outbox to a local SMTP server and to a local webhook receiver.
 
 Run: .venv/bin/python bench/bench_delivery.py [--messages 10000] [--channel email|webhook|both]
-     [--workers 1]
+     [--workers 1] [--concurrency 1]
 
 Seeds the example event with one attendee per message, queues one broadcast to all of them
 (email: attendees who chose email; webhook: attendees who chose SMS, routed to a json:// URL),
@@ -108,7 +108,7 @@ class Hooks:
         return f"127.0.0.1:{self.server.server_address[1]}"
 
 
-def run(channel: str, count: int, workers: int) -> dict[str, float]:
+def run(channel: str, count: int, workers: int, concurrency: int) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
     path = work / "delivery.db"
     sink = mailsink.start(keep=False)
@@ -131,7 +131,17 @@ def run(channel: str, count: int, workers: int) -> dict[str, float]:
     started = time.perf_counter()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "configurator", "--db", str(path), "worker", "--once"],
+            [
+                sys.executable,
+                "-m",
+                "configurator",
+                "--db",
+                str(path),
+                "worker",
+                "--once",
+                "--concurrency",
+                str(concurrency),
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -164,6 +174,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--channel", choices=["email", "webhook", "both"], default="both")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=1, help="senders per worker")
     args = parser.parse_args()
     print(f"load: {os.getloadavg()[0]:.2f} (1-minute average before the run)")
     print(
@@ -172,7 +183,7 @@ def main() -> None:
     channels = ["email", "webhook"] if args.channel == "both" else [args.channel]
     ok = True
     for channel in channels:
-        r = run(channel, args.messages, args.workers)
+        r = run(channel, args.messages, args.workers, args.concurrency)
         repeats = r["arrived"] - r["distinct"]
         print(
             f"{channel:<8} {r['messages']:>9,} {args.workers:>7} {r['queue_s']:>8.2f}"

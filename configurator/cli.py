@@ -311,9 +311,18 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     type=click.IntRange(1, 86400),
     help="Seconds a claimed job is this worker's; after that a dead worker's jobs go to another.",
 )
+@click.option(
+    "--concurrency",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Jobs run at once, each by its own sender (a crash may repeat one job per sender).",
+)
 @click.pass_context
 @handles_errors
-def worker_command(ctx: click.Context, once: bool, batch: int, poll: float, lease: int) -> None:
+def worker_command(
+    ctx: click.Context, once: bool, batch: int, poll: float, lease: int, concurrency: int
+) -> None:
     """Run background jobs from the job table (deliveries, prepared exports, webhooks)."""
     import signal
     import threading
@@ -325,7 +334,9 @@ def worker_command(ctx: click.Context, once: bool, batch: int, poll: float, leas
     delivery = config.load()  # refuse a bad mail URL or secrets file before any work
     if once:
         try:
-            ran = worker.drain(db, batch=batch, lease=timedelta(seconds=lease))
+            ran = worker.drain(
+                db, batch=batch, lease=timedelta(seconds=lease), concurrency=concurrency
+            )
             click.echo(f"Ran {ran} job(s).")
         finally:
             mail.close()
@@ -338,7 +349,14 @@ def worker_command(ctx: click.Context, once: bool, batch: int, poll: float, leas
         f"Worker {worker.worker_name()} on {ctx.obj['db_path']}, mail to {mail_to}; Ctrl-C stops."
     )
     try:
-        worker.run(db, stop, batch=batch, poll=poll, lease=timedelta(seconds=lease))
+        worker.run(
+            db,
+            stop,
+            batch=batch,
+            poll=poll,
+            lease=timedelta(seconds=lease),
+            concurrency=concurrency,
+        )
     finally:
         mail.close()
 

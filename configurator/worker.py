@@ -11,16 +11,19 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import queue
 import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
 
 from . import jobs
+from .db import connect, write
 
 log = logging.getLogger(__name__)
 Handler = Callable[[sqlite_utils.Database, jobs.Job], dict[str, Any] | None]
@@ -28,6 +31,8 @@ HANDLERS: dict[str, Handler] = {}
 Periodic = Callable[[sqlite_utils.Database], None]
 PERIODIC: dict[str, tuple[float, Periodic]] = {}
 _last_ran: dict[tuple[str, str], float] = {}
+# What a concurrent sender thread closes when it ends (its SMTP connections, say).
+THREAD_CLEANUPS: list[Callable[[], None]] = []
 # The modules whose handlers register themselves with @handler. They are loaded by name when the
 # worker starts, because they import this module for its decorator and exceptions.
 HANDLER_MODULES = ("configurator.delivery.sender", "configurator.delivery.planner")
@@ -98,26 +103,85 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_job(db: sqlite_utils.Database, job: jobs.Job, worker: str) -> str:
-    """Run one claimed job and record its outcome; the state it ended in."""
+@dataclass(frozen=True)
+class Outcome:
+    """What a handler's attempt at a job came to, before it is recorded."""
+
+    state: str  # done, retry, give_up, postpone or cancel
+    result: dict[str, Any] | None = None
+    error: str = ""
+    until: datetime | None = None
+
+
+def attempt(db: sqlite_utils.Database, job: jobs.Job) -> Outcome:
+    """Run a claimed job's handler; what came of it (nothing is recorded yet)."""
     work = HANDLERS.get(job.kind)
     if work is None:
-        jobs.fail(db, job.id, worker, f"This worker does not know jobs of kind {job.kind!r}.")
-        return "queued"
+        return Outcome("retry", error=f"This worker does not know jobs of kind {job.kind!r}.")
     try:
-        result = work(db, job)
+        return Outcome("done", work(db, job))
     except Retry as error:
-        return jobs.fail(db, job.id, worker, str(error)) or "lost"
+        return Outcome("retry", error=str(error))
     except GiveUp as error:
-        return jobs.fail(db, job.id, worker, str(error), retry=False) or "lost"
+        return Outcome("give_up", error=str(error))
     except Postpone as error:
-        return "queued" if jobs.postpone(db, job.id, worker, error.until, str(error)) else "lost"
+        return Outcome("postpone", error=str(error), until=error.until)
     except Cancel as error:
-        return "cancelled" if jobs.cancel(db, job.id, worker, str(error)) else "lost"
+        return Outcome("cancel", error=str(error))
     except Exception as error:  # one bad job must not stop the queue; it is retried, then dead
         log.exception("Job %s (%s) failed", job.id, job.kind)
-        return jobs.fail(db, job.id, worker, f"{type(error).__name__}: {error}") or "lost"
-    return "done" if jobs.complete(db, job.id, worker, result) else "lost"
+        return Outcome("retry", error=f"{type(error).__name__}: {error}")
+
+
+def record(db: sqlite_utils.Database, job: jobs.Job, worker: str, outcome: Outcome) -> str:
+    """Record an outcome in the job table; the state the job is in now ("lost": not ours)."""
+    if outcome.state == "done":
+        return "done" if jobs.complete(db, job.id, worker, outcome.result) else "lost"
+    if outcome.state == "postpone" and outcome.until is not None:
+        moved = jobs.postpone(db, job.id, worker, outcome.until, outcome.error)
+        return "queued" if moved else "lost"
+    if outcome.state == "cancel":
+        return "cancelled" if jobs.cancel(db, job.id, worker, outcome.error) else "lost"
+    retry = outcome.state != "give_up"
+    return jobs.fail(db, job.id, worker, outcome.error, retry=retry) or "lost"
+
+
+def run_job(db: sqlite_utils.Database, job: jobs.Job, worker: str) -> str:
+    """Run one claimed job and record its outcome; the state it ended in."""
+    return record(db, job, worker, attempt(db, job))
+
+
+class _Recorder:
+    """Records the outcomes of concurrent senders: all those waiting go in one transaction.
+
+    A sender waits until its outcome is committed before it takes another job, so at any moment
+    at most one job per sender has been done and not recorded.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, worker: str) -> None:
+        self.db, self.worker = db, worker
+        self.pending: list[list[Any]] = []
+        self.lock = threading.Lock()
+        self.committing = threading.Lock()
+
+    def record(self, job: jobs.Job, outcome: Outcome) -> str:
+        entry: list[Any] = [job, outcome, None]
+        with self.lock:
+            self.pending.append(entry)
+        with self.committing:
+            if entry[2] is not None:  # another sender committed it with its own
+                return str(entry[2])
+            with self.lock:
+                batch, self.pending = self.pending, []
+            try:
+                with write(self.db):
+                    for item in batch:
+                        item[2] = record(self.db, item[0], self.worker, item[1])
+            except Exception:  # one bad record must not lose the others: record them one by one
+                log.exception("Recording %d outcomes together failed", len(batch))
+                for item in batch:
+                    item[2] = record(self.db, item[0], self.worker, item[1])
+        return str(entry[2])
 
 
 def drain(
@@ -125,22 +189,75 @@ def drain(
     worker: str | None = None,
     batch: int = 50,
     lease: timedelta = jobs.DEFAULT_LEASE,
+    concurrency: int = 1,
 ) -> int:
-    """Run every job that is due now, batch by batch, until none is left; how many ran."""
+    """Run every job that is due now, batch by batch, until none is left; how many ran.
+
+    With concurrency above 1, that many senders work on each batch at once, each with its own
+    connection (a crash may then repeat up to one job per sender).
+    """
     name = worker or worker_name()
     ran = 0
     load_handlers()
     run_periodic(db)
     kinds = sorted(HANDLERS)
-    while True:
-        claimed = [
-            j for kind in kinds for j in jobs.claim(db, name, kind, limit=batch, lease=lease)
-        ]
-        if not claimed:
-            return ran
+
+    def claim() -> list[jobs.Job]:
+        return [j for kind in kinds for j in jobs.claim(db, name, kind, limit=batch, lease=lease)]
+
+    claimed = claim()
+    if concurrency > 1 and claimed:
+        return _drain_concurrently(db, name, claimed, claim, concurrency)
+    while claimed:
         for job in claimed:
             run_job(db, job, name)
             ran += 1
+        claimed = claim()
+    return ran
+
+
+def _drain_concurrently(
+    db: sqlite_utils.Database,
+    name: str,
+    claimed: list[jobs.Job],
+    claim: Callable[[], list[jobs.Job]],
+    concurrency: int,
+) -> int:
+    path = str(getattr(db, "path", ""))
+    recorder = _Recorder(connect(path), name)
+    work: queue.Queue[jobs.Job | None] = queue.Queue()
+
+    def sender() -> None:
+        own = connect(path)
+        try:
+            while (job := work.get()) is not None:
+                try:
+                    recorder.record(job, attempt(own, job))
+                finally:
+                    work.task_done()
+        finally:
+            own.conn.close()
+            for cleanup in THREAD_CLEANUPS:
+                cleanup()
+
+    threads = [threading.Thread(target=sender, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    ran = 0
+    try:
+        while claimed:
+            for job in claimed:
+                work.put(job)
+            work.join()
+            ran += len(claimed)
+            claimed = claim()
+    finally:
+        for _ in threads:
+            work.put(None)
+        for thread in threads:
+            thread.join()
+        recorder.db.conn.close()
+    return ran
 
 
 def run(
@@ -150,8 +267,9 @@ def run(
     batch: int = 50,
     poll: float = 1.0,
     lease: timedelta = jobs.DEFAULT_LEASE,
+    concurrency: int = 1,
 ) -> None:
     """Drain due jobs, then wait poll seconds and look again, until stop is set."""
     while not stop.is_set():
-        drain(db, worker, batch, lease)
+        drain(db, worker, batch, lease, concurrency)
         stop.wait(poll)

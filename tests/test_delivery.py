@@ -318,3 +318,18 @@ def test_a_delivered_link_is_forgotten_and_a_pending_one_kept(db, event, mailbox
     assert "(the personal link, removed once sent)" in bodies[sent.attendee["id"]]
     assert later.token in bodies[later.attendee["id"]]
     assert planner.forget_links(db) == 0
+
+
+def test_concurrent_senders_in_one_worker_send_each_message_once(db, event, mailbox):
+    people = [
+        attendees.invite(db, event["id"], f"P{n}", f"p{n}@example.org").attendee["id"]
+        for n in range(40)
+    ]
+    gone = attendees.invite(db, event["id"], "Gone", "gone@example.org").attendee["id"]
+    mailbox.keeper.refuse = {"gone@example.org": "550 No such mailbox"}
+    outbox.queue(db, event["id"], [*people, gone], "broadcast", "Hi", "Hello.")
+    assert worker.drain(db, "pool", batch=7, concurrency=4) == 41
+    ids = [m.message["Message-ID"] for m in mailbox.received]
+    assert len(ids) == len(set(ids)) == 40
+    states = {j.attendee_id: j.state for j in delivery_jobs(db)}
+    assert states.pop(gone) == "dead" and set(states.values()) == {"done"}

@@ -20,6 +20,7 @@ from .. import events, jobs, worker
 from ..clock import now, stamp
 from . import config, consent, mail, outbox, push, settings
 
+worker.THREAD_CLEANUPS.append(mail.close)  # a concurrent sender closes its SMTP connections
 COLLECTED = "Collected, not delivered"
 DIRECT = (consent.ALWAYS, "invitations")
 RATE_WINDOW = timedelta(minutes=1)
