@@ -262,3 +262,36 @@ def test_the_manual_shows_the_real_refusal_of_a_bad_mail_url(tmp_path, monkeypat
     monkeypatch.setenv("CONFIGURATOR_MAIL_URL", "smtp://")
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "worker", "--once"])
     assert result.exit_code == 2 and result.output.strip() == documented
+
+
+def test_the_designer_refuses_a_number_the_sms_service_cannot_use_beside_the_field(
+    attendee, db, client, hooks
+):
+    from deliverysupport import route
+
+    event = attendee.event()
+    route(db, event, email="email", sms=f"json://{hooks.url}/sms/{{phone}}")
+    ana = attendee.invite(event)
+    attendee.open(ana.token)
+    csrf = csrf_from(client.get(f"/e/{event['slug']}/design").get_data(as_text=True))
+    data = {
+        "csrf_token": csrf,
+        "seen": ["pick", "a/sms/phone"],
+        "pick": ["email", "sms"],
+        "a/sms/phone": "0470 12 34 56",
+    }
+    refused = client.post(f"/e/{event['slug']}/design/answers/channels", data=data)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    error = re.search(r'<p class="field-error" id="f-channels--sms--phone-error1">([^<]*)<', html)
+    assert error and "country code" in error.group(1)
+    assert designs_of(db, ana) is None
+    data["a/sms/phone"] = "+32 470 12 34 56"
+    assert client.post(f"/e/{event['slug']}/design/answers/channels", data=data).status_code == 303
+
+
+def designs_of(db, invitation):
+    from configurator import designs
+
+    stored = designs.get_design(db, invitation.attendee["id"])
+    return stored["document"] if stored else None
