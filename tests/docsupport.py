@@ -24,6 +24,7 @@ KNOWN = {
     "yaml option-schema",
     "sh",
     "sh bench",
+    "toml",
 }
 
 

@@ -254,11 +254,12 @@ def test_an_attendee_chooses_which_messages_they_get(attendee, db, client):
 def test_the_manual_shows_the_real_refusal_of_a_bad_mail_url(tmp_path, monkeypatch):
     from docsupport import ROOT, code_blocks
 
-    documented = next(
-        body.strip()
-        for _info, body in code_blocks(ROOT / "docs" / "organiser.md", "text")
-        if body.startswith("Error: CONFIGURATOR_MAIL_URL")
+    [command, documented] = next(
+        body.strip().splitlines()
+        for _info, body in code_blocks(ROOT / "docs" / "organiser.md", "console")
+        if "CONFIGURATOR_MAIL_URL=" in body
     )
+    assert command == "$ CONFIGURATOR_MAIL_URL=smtp:// configurator worker --once"
     monkeypatch.setenv("CONFIGURATOR_MAIL_URL", "smtp://")
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "worker", "--once"])
     assert result.exit_code == 2 and result.output.strip() == documented
