@@ -11,7 +11,7 @@ from deliverysupport import delivery_jobs, design, start_receiver
 
 from configurator import attendees, create_app, events, jobs, worker
 from configurator.cli import cli
-from configurator.delivery import consent, mail, mailsink, outbox, planner
+from configurator.delivery import consent, log, mail, mailsink, outbox, planner
 from configurator.errors import ConfiguratorError
 
 
@@ -105,6 +105,13 @@ def test_the_delivery_page_shows_each_status_and_retries_a_failure(olga, db, mai
     assert re.search(r'id="count-collected">1<', html)
     assert "550 No such mailbox" in html and "collected, not delivered" in html
     failed = next(j for j in delivery_jobs(db) if j.state == "dead")
+    by_status = {s: log.deliveries(db, event["id"], s) for s in ("sent", "failed", "collected")}
+    assert {s: [d.status for d in found] for s, found in by_status.items()} == {
+        "sent": ["sent"],
+        "failed": ["failed"],
+        "collected": ["collected"],
+    }
+    assert len(log.deliveries(db, event["id"])) == 3
     only_failed = organiser.client.get(f"/events/{event['slug']}/delivery?status=failed")
     assert f'id="delivery-{failed.id}"' in only_failed.get_data(as_text=True)
     mailbox.keeper.refuse = {}
@@ -113,9 +120,13 @@ def test_the_delivery_page_shows_each_status_and_retries_a_failure(olga, db, mai
     assert jobs.get(db, failed.id).state == "queued"
     worker.drain(db, "w")
     assert jobs.get(db, failed.id).state == "done"
-    log = organiser.client.get(f"/events/{event['slug']}/delivery/log.csv").get_data(as_text=True)
-    assert log.splitlines()[0].startswith("id,message_id,kind,subject,name,email,channel,status")
-    assert len(log.splitlines()) == 4
+    csv_log = organiser.client.get(f"/events/{event['slug']}/delivery/log.csv").get_data(
+        as_text=True
+    )
+    assert csv_log.splitlines()[0].startswith(
+        "id,message_id,kind,subject,name,email,channel,status"
+    )
+    assert len(csv_log.splitlines()) == 4
 
 
 def test_a_broadcast_is_previewed_per_channel_then_sent_once(olga, db, mailbox):

@@ -96,19 +96,27 @@ def _delivery(row: Any) -> Delivery:
     )
 
 
+_LATEST = (
+    "SELECT j.id, j.ref_id, j.topic, j.state, j.attempts, j.max_attempts, j.last_error, j.result,"
+    " j.run_after, j.updated_at, j.finished_at, o.kind, o.subject, o.created_at,"
+    " a.id AS attendee_id, a.name, a.email FROM jobs j"
+    " JOIN outbox o ON o.id = j.ref_id JOIN attendees a ON a.id = j.attendee_id"
+    " WHERE j.event_id = ? AND j.kind = ? AND (? IS NULL OR (CASE"
+    " WHEN j.state = 'queued' AND j.last_error LIKE 'Waiting%' THEN 'waiting'"
+    " WHEN j.state = 'queued' AND j.last_error IS NOT NULL THEN 'retrying'"
+    " WHEN j.state = 'queued' THEN 'queued' WHEN j.state = 'running' THEN 'sending'"
+    " WHEN j.state = 'done' THEN 'sent' WHEN j.state = 'dead' THEN 'failed'"
+    " WHEN j.last_error LIKE ? THEN 'collected' ELSE 'not sent' END) = ?)"
+    " ORDER BY j.id DESC LIMIT ?"
+)
+
+
 def deliveries(
     db: sqlite_utils.Database, event_id: int, status: str | None = None, limit: int = 200
 ) -> list[Delivery]:
     """The event's latest deliveries (of one status), newest first."""
-    found = []
-    rows = db.execute(_ROWS + " ORDER BY j.id DESC", [event_id, KIND])
-    for row in rows:
-        delivery = _delivery(row)
-        if status is None or delivery.status == status:
-            found.append(delivery)
-            if len(found) >= limit:
-                break
-    return found
+    rows = db.execute(_LATEST, [event_id, KIND, status, COLLECTED + "%", status, limit])
+    return [_delivery(row) for row in rows]
 
 
 def for_attendees(
