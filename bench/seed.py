@@ -13,6 +13,7 @@ import argparse
 import bisect
 import hashlib
 import itertools
+import os
 import random
 import sys
 import time
@@ -29,7 +30,9 @@ from configurator.db import connect, write
 from configurator.demo import demo_schema
 
 ROOT = Path(__file__).resolve().parents[1]
-FOSDEM = ROOT.parent / "shared" / "data" / "schedules" / "fosdem-2025.xml"
+# The shared data sits beside the repository; CONFIGURATOR_SHARED names it elsewhere (a worktree).
+SHARED = Path(os.environ.get("CONFIGURATOR_SHARED", ROOT.parent / "shared"))
+FOSDEM = SHARED / "data" / "schedules" / "fosdem-2025.xml"
 FIRST_NAMES = ["Ana", "Ben", "Chloé", "Dev", "Eli", "Fatma", "Gus", "Hana", "Ivo", "Jun", "Kofi"]
 LAST_NAMES = ["Lima", "Okafor", "Martin", "Patel", "Novak", "Chen", "Haddad", "Ruiz", "Raman"]
 

@@ -1,0 +1,181 @@
+"""The dashboard's running counts, kept in the database and changed inside each save's transaction.
+
+Every count the dashboard reads from designs (statuses, confirmations per day, picks with and
+without a seat, picks per day, answers to counted questions, pairs of sessions picked together)
+is a row of `tallies`, keyed by event and published version. A save computes what it changes
+(the stored design before, inside its write transaction, against the design after) and adds
+the difference in the same transaction, so the counts are exact whatever number of servers
+write the database, and a fresh process reads them instead of walking every design.
+
+A version's counts are complete once its `built` row exists: `rebuild` writes them from the
+designs in one write transaction (publishing does, and the dashboard does for a version that
+has none). Answers are counted the way the version defines its questions, so each version has
+its own rows; older versions' rows go when a newer one is built.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import sqlite_utils
+
+from .compiler import CompiledSchema
+from .db import write
+
+COUNTED = ("one_of", "boolean", "number")  # question types the dashboard draws
+Key = tuple[str, str]
+Tally = tuple[str, str, str, str]  # kind, k1, k2, k3
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What one stored design contributes: its status, confirmation day, document and picks."""
+
+    status: str
+    confirmed_day: str | None
+    document: Mapping[str, Any]
+    picks: Mapping[Key, tuple[int, str]]  # (section, option) -> (seated 0/1, day picked)
+
+
+def contributions(schema: CompiledSchema, facts: Facts | None) -> Counter[Tally]:
+    """Every count one design adds to its event's tallies."""
+    found: Counter[Tally] = Counter()
+    if facts is None:
+        return found
+    found[("status", facts.status, "", "")] += 1
+    if facts.status == "confirmed" and facts.confirmed_day:
+        found[("confirmed_day", facts.confirmed_day, "", "")] += 1
+    for (sid, oid), (seated, day) in facts.picks.items():
+        found[("pick", sid, oid, str(seated))] += 1
+        found[("pick_day", day, "", "")] += 1
+    for sid, fid in counted_questions(schema):
+        value = _answer(facts.document, sid, fid)
+        if value is not None:
+            found[("answer", sid, fid, value)] += 1
+    for sid, chosen in _session_picks(schema, facts.document):
+        for first, second in combinations(sorted(chosen), 2):
+            found[("pair", sid, first, second)] += 1
+    return found
+
+
+def difference(schema: CompiledSchema, before: Facts | None, after: Facts | None) -> Counter[Tally]:
+    """What replacing one stored design by another changes in the tallies (zeros left out)."""
+    change = contributions(schema, after)
+    change.subtract(contributions(schema, before))
+    return Counter({k: n for k, n in change.items() if n})
+
+
+def add(
+    db: sqlite_utils.Database, event_id: int, version: int, change: Mapping[Tally, int]
+) -> None:
+    """Add a difference to the event's tallies of one version (inside the caller's write)."""
+    for (kind, k1, k2, k3), n in change.items():
+        db.execute(
+            "INSERT INTO tallies (event_id, version, kind, k1, k2, k3, n)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id, version, kind, k1, k2, k3)"
+            " DO UPDATE SET n = tallies.n + excluded.n",
+            [event_id, version, kind, k1, k2, k3, n],
+        )
+
+
+def counted_questions(schema: CompiledSchema) -> list[Key]:
+    """The (section, question) pairs whose answers the dashboard counts, in schema order."""
+    cached = schema.__dict__.get("_counted_questions")
+    if cached is None:
+        cached = schema.__dict__["_counted_questions"] = [
+            (sid, f["id"])
+            for sid, section in schema.sections.items()
+            if section["kind"] == "fields"
+            for f in section["fields"]
+            if f["type"] in COUNTED
+        ]
+    return cached
+
+
+def _answer(document: Mapping[str, Any], sid: str, fid: str) -> str | None:
+    """An answer as its JSON text (so true, 1 and "1" stay apart); None when not a plain value."""
+    answers = document.get(sid)
+    if not isinstance(answers, dict):
+        return None
+    value = answers.get(fid)
+    if value is None or isinstance(value, dict | list):
+        return None
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _session_picks(
+    schema: CompiledSchema, document: Mapping[str, Any]
+) -> Iterable[tuple[str, list[str]]]:
+    for sid, value in document.items():
+        section = schema.sections.get(sid)
+        if section is not None and section["kind"] == "sessions" and isinstance(value, dict):
+            yield sid, list(value)
+
+
+def is_built(db: sqlite_utils.Database, event_id: int, version: int) -> bool:
+    """Whether the version's tallies are complete."""
+    return (
+        db.execute(
+            "SELECT 1 FROM tallies WHERE event_id = ? AND version = ? AND kind = 'built'",
+            [event_id, version],
+        ).fetchone()
+        is not None
+    )
+
+
+def rebuild(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) -> None:
+    """Count the version's tallies afresh from every stored design, in one write transaction."""
+    with write(db):
+        picks: dict[int, dict[Key, tuple[int, str]]] = {}
+        for attendee_id, sid, oid, seated, picked_at in db.execute(
+            "SELECT attendee_id, section_id, option_id, seated, picked_at FROM picks"
+            " WHERE event_id = ?",
+            [event_id],
+        ):
+            picks.setdefault(attendee_id, {})[(sid, oid)] = (seated, picked_at[:10])
+        total: Counter[Tally] = Counter()
+        for attendee_id, status, confirmed_at, document in db.execute(
+            "SELECT attendee_id, status, confirmed_at, document FROM designs WHERE event_id = ?",
+            [event_id],
+        ):
+            facts = Facts(
+                status,
+                confirmed_at[:10] if confirmed_at else None,
+                json.loads(document),
+                picks.pop(attendee_id, {}),
+            )
+            total.update(contributions(schema, facts))
+        db.execute("DELETE FROM tallies WHERE event_id = ?", [event_id])
+        total[("built", "", "", "")] = 1
+        add(db, event_id, schema.version, total)
+
+
+def read(db: sqlite_utils.Database, event_id: int, version: int) -> Counter[Tally]:
+    """The version's tallies other than pairs (zeros left out)."""
+    return Counter(
+        {
+            (kind, k1, k2, k3): n
+            for kind, k1, k2, k3, n in db.execute(
+                "SELECT kind, k1, k2, k3, n FROM tallies WHERE event_id = ? AND version = ?"
+                " AND kind <> 'pair' AND n <> 0",
+                [event_id, version],
+            )
+        }
+    )
+
+
+def top_pairs(
+    db: sqlite_utils.Database, event_id: int, version: int, limit: int
+) -> list[tuple[str, str, str, int]]:
+    """The pairs of sessions most often picked together: (section, first, second, count)."""
+    rows = db.execute(
+        "SELECT k1, k2, k3, n FROM tallies WHERE event_id = ? AND version = ? AND kind = 'pair'"
+        " AND n > 0 ORDER BY n DESC, k1, k2, k3 LIMIT ?",
+        [event_id, version, limit],
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
