@@ -7,6 +7,7 @@ Seeds the example event once into /tmp (reused by later runs). Target for CSV: <
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import resource
 import subprocess
@@ -26,9 +27,12 @@ def seeded(designs: int) -> Path:
     """A database with the example event and `designs` attendees who all saved a design."""
     from seed import example_event, seed
 
+    from configurator import migrations
     from configurator.db import connect
 
-    path = TMP / f"configurator-bench-{designs}.db"
+    # Named by the schema's migration steps too: a database seeded by other code is not reused.
+    steps = hashlib.sha256("".join(migrations.STEPS).encode()).hexdigest()[:10]
+    path = TMP / f"configurator-bench-{designs}-{steps}.db"
     if path.exists():
         return path
     partial = path.with_suffix(".partial")

@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlite_utils
 
-from configurator import events
+from configurator import events, tallies
 from configurator.compiler import CompiledSchema, dumps
 from configurator.db import connect, write
 from configurator.demo import demo_schema
@@ -193,6 +193,8 @@ def seed(
             " joined_at) VALUES (?, ?, ?, ?, ?, ?)",
             waitlist_rows,
         )
+        # The rows went in without save_design: count the dashboard's tallies as saves would have.
+        tallies.rebuild(db, event_id, schema)
     return Seeded(
         count,
         len(design_rows),

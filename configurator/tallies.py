@@ -64,9 +64,50 @@ def contributions(schema: CompiledSchema, facts: Facts | None) -> Counter[Tally]
 
 
 def difference(schema: CompiledSchema, before: Facts | None, after: Facts | None) -> Counter[Tally]:
-    """What replacing one stored design by another changes in the tallies (zeros left out)."""
-    change = contributions(schema, after)
-    change.subtract(contributions(schema, before))
+    """What replacing one stored design by another changes in the tallies (zeros left out).
+
+    The same as contributions(after) less contributions(before), but it only looks at what
+    differs: a save that changes one pick of twenty does not recount 190 pairs twice.
+    """
+    change: Counter[Tally] = Counter()
+    for facts, sign in ((before, -1), (after, 1)):
+        if facts is not None:
+            change[("status", facts.status, "", "")] += sign
+            if facts.status == "confirmed" and facts.confirmed_day:
+                change[("confirmed_day", facts.confirmed_day, "", "")] += sign
+    old_picks = before.picks if before else {}
+    new_picks = after.picks if after else {}
+    for key in old_picks.keys() | new_picks.keys():
+        old, new = old_picks.get(key), new_picks.get(key)
+        if old == new:
+            continue
+        for held, sign in ((old, -1), (new, 1)):
+            if held is not None:
+                change[("pick", *key, str(held[0]))] += sign
+                change[("pick_day", held[1], "", "")] += sign
+    empty: Mapping[str, Any] = {}
+    old_doc = before.document if before else empty
+    new_doc = after.document if after else empty
+    for sid, fid in counted_questions(schema):
+        old_answer, new_answer = _answer(old_doc, sid, fid), _answer(new_doc, sid, fid)
+        if old_answer != new_answer:
+            if old_answer is not None:
+                change[("answer", sid, fid, old_answer)] -= 1
+            if new_answer is not None:
+                change[("answer", sid, fid, new_answer)] += 1
+    old_sessions, new_sessions = dict(_session_picks(schema, old_doc)), dict(
+        _session_picks(schema, new_doc)
+    )
+    for sid in old_sessions.keys() | new_sessions.keys():
+        old_set, new_set = set(old_sessions.get(sid, ())), set(new_sessions.get(sid, ()))
+        if old_set == new_set:
+            continue
+        old_pairs = set(combinations(sorted(old_set), 2))
+        new_pairs = set(combinations(sorted(new_set), 2))
+        for first, second in old_pairs - new_pairs:
+            change[("pair", sid, first, second)] -= 1
+        for first, second in new_pairs - old_pairs:
+            change[("pair", sid, first, second)] += 1
     return Counter({k: n for k, n in change.items() if n})
 
 

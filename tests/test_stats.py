@@ -397,3 +397,44 @@ def test_a_new_version_starts_fresh_counts(db, small):
     after = figures(db, event)
     assert after.demand == before.demand
     assert {r[0] for r in tally_rows(db, event["id"])} == {2}
+
+
+def test_a_difference_is_the_change_in_contributions(db, small):
+    """tallies.difference looks only at what differs; it must agree with counting both whole."""
+    from configurator import tallies
+
+    event, _ = small
+    schema = events.compiled(db, event["id"])
+    documents = [
+        {},
+        {"agenda": {"opening": {"format": "in_person"}, "maps": {"format": "online"}}},
+        {
+            "agenda": {"maps": {"format": "in_person"}, "closing": {"format": "online"}},
+            "channels": {"email": {}},
+            "preferences": {"diet": "vegan", "guests": 2, "first_time": False},
+        },
+        {"preferences": {"diet": "vegan", "guests": 2.5, "first_time": True}},
+    ]
+
+    def facts(n, status, day):
+        doc = documents[n]
+        picks = {
+            (sid, oid): (int(detail.get("format") == "in_person"), day)
+            for sid, value in doc.items()
+            if sid != "preferences"
+            for oid, detail in value.items()
+        }
+        return tallies.Facts(status, day if status == "confirmed" else None, doc, picks)
+
+    states = [None] + [
+        facts(n, status, day)
+        for n in range(len(documents))
+        for status in ("draft", "confirmed")
+        for day in ("2020-01-01", "2020-01-02")
+    ]
+    for before in states:
+        for after in states:
+            whole = tallies.contributions(schema, after)
+            whole.subtract(tallies.contributions(schema, before))
+            expected = Counter({k: n for k, n in whole.items() if n})
+            assert tallies.difference(schema, before, after) == expected
