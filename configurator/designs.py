@@ -154,9 +154,7 @@ def save_design(
         after = tallies.Facts(
             status, now[:10] if status == "confirmed" else None, document, picks_after
         )
-        tallies.add(
-            db, event["id"], schema.version, tallies.difference(schema, held.facts(), after)
-        )
+        tallies.add(db, event["id"], tallies.difference(schema, held.facts(), after))
         promoted = [p for key in freed for p in _promote(db, schema, event["id"], key)]
         changed = {k for k, v in wanted.items() if k not in held.picks or held.picks[k][:2] != v}
         lists = waitlists(db, attendee["id"]) if held.waiting - changed else []
@@ -474,7 +472,7 @@ def _promote(
             document,
             {key: (1, old["picked_at"][:10] if old else now[:10])},
         )
-        tallies.add(db, event_id, schema.version, tallies.difference(schema, before, after))
+        tallies.add(db, event_id, tallies.difference(schema, before, after))
         title = schema.options[key].title
         db.execute(
             "INSERT INTO outbox (event_id, attendee_id, kind, subject, body, created_at)"

@@ -133,7 +133,7 @@ def publish(db: sqlite_utils.Database, slug: str, account_id: int | None = None)
             [event["id"], number, json.dumps(document), stamp(), account_id],
         )
         # The dashboard's counts of the new version, in the same transaction (see tallies.py).
-        tallies.rebuild(db, event["id"], compiled(db, event["id"], number))
+        tallies.carry(db, event["id"], compiled(db, event["id"], number))
     return number
 
 

@@ -215,15 +215,14 @@ UPDATE events SET draft = '';
 TALLIES = """
 CREATE TABLE tallies (
     event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
-    version INTEGER NOT NULL,
     kind TEXT NOT NULL,
     k1 TEXT NOT NULL,
     k2 TEXT NOT NULL,
     k3 TEXT NOT NULL,
     n INTEGER NOT NULL,
-    PRIMARY KEY (event_id, version, kind, k1, k2, k3)
+    PRIMARY KEY (event_id, kind, k1, k2, k3)
 );
-CREATE INDEX tallies_ranked ON tallies(event_id, version, kind, n);
+CREATE INDEX tallies_ranked ON tallies(event_id, kind, n);
 """
 
 # Append new steps; never edit one that has shipped.

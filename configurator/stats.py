@@ -149,7 +149,7 @@ class _Sums:
 def dashboard(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) -> Dashboard:
     """All figures of the event's demand dashboard, as of now."""
     _ensure_tallies(db, event_id, schema)
-    sums = _Sums.of(tallies.read(db, event_id, schema.version))
+    sums = _Sums.of(tallies.read(db, event_id))
     by_option = demand(db, event_id, schema, sums)
     return Dashboard(
         funnel=funnel(db, event_id, sums),
@@ -166,9 +166,8 @@ def dashboard(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) 
 # One statement, so one snapshot: the designs counted and the designs tallied.
 _TALLIED = (
     "SELECT (SELECT count(*) FROM designs WHERE event_id = ?),"
-    " (SELECT coalesce(sum(n), 0) FROM tallies WHERE event_id = ? AND version = ?"
-    " AND kind = 'status'),"
-    " (SELECT count(*) FROM tallies WHERE event_id = ? AND version = ? AND kind = 'built')"
+    " (SELECT coalesce(sum(n), 0) FROM tallies WHERE event_id = ? AND kind = 'status'),"
+    " (SELECT count(*) FROM tallies WHERE event_id = ? AND kind = 'built' AND k1 = ?)"
 )
 
 
@@ -181,7 +180,7 @@ def _ensure_tallies(db: sqlite_utils.Database, event_id: int, schema: CompiledSc
 
     def fresh() -> bool:
         stored, tallied, built = db.execute(
-            _TALLIED, [event_id, event_id, schema.version, event_id, schema.version]
+            _TALLIED, [event_id, event_id, event_id, tallies.basis(schema)]
         ).fetchone()
         return bool(built) and stored == tallied
 
@@ -254,7 +253,7 @@ def popular_pairs(
 ) -> list[Pair]:
     """The pairs of sessions most often picked together (within one sessions section)."""
     found = []
-    for sid, first, second, count in tallies.top_pairs(db, event_id, schema.version, limit):
+    for sid, first, second, count in tallies.top_pairs(db, event_id, limit):
         a, b = schema.options.get((sid, first)), schema.options.get((sid, second))
         if a and b:
             found.append(Pair(sid, first, second, a.title, b.title, count))

@@ -2,22 +2,24 @@
 
 Every count the dashboard reads from designs (statuses, confirmations per day, picks with and
 without a seat, picks per day, answers to counted questions, pairs of sessions picked together)
-is a row of `tallies`, keyed by event and published version. A save computes what it changes
+is a row of `tallies`, keyed by event. A save computes what it changes
 (the stored design before, inside its write transaction, against the design after) and adds
 the difference in the same transaction, so the counts are exact whatever number of servers
 write the database, and a fresh process reads them instead of walking every design.
 
-A version's counts are complete once its `built` row exists: `rebuild` writes them from the
-designs in one write transaction (publishing does, and the dashboard does for a version that
-has none). Answers are counted the way the version defines its questions, so each version has
-its own rows; older versions' rows go when a newer one is built.
+Answers and pairs are counted the way the latest version defines its questions and sessions
+sections (a save that raced a publish counts with the newer version, see designs.py). The
+`built` row names that way of counting (`basis`): `rebuild` writes every row from the designs
+in one write transaction, and publishing rebuilds only when the new version counts differently
+(`carry`); the dashboard rebuilds when the rows are missing or disagree with the designs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -44,23 +46,26 @@ class Facts:
 
 def contributions(schema: CompiledSchema, facts: Facts | None) -> Counter[Tally]:
     """Every count one design adds to its event's tallies."""
-    found: Counter[Tally] = Counter()
+    return Counter(_counted(schema, facts))
+
+
+def _counted(schema: CompiledSchema, facts: Facts | None) -> Iterator[Tally]:
+    """Each tally one design adds one to (a generator, so Counter counts it in C)."""
     if facts is None:
-        return found
-    found[("status", facts.status, "", "")] += 1
+        return
+    yield ("status", facts.status, "", "")
     if facts.status == "confirmed" and facts.confirmed_day:
-        found[("confirmed_day", facts.confirmed_day, "", "")] += 1
+        yield ("confirmed_day", facts.confirmed_day, "", "")
     for (sid, oid), (seated, day) in facts.picks.items():
-        found[("pick", sid, oid, str(seated))] += 1
-        found[("pick_day", day, "", "")] += 1
+        yield ("pick", sid, oid, str(seated))
+        yield ("pick_day", day, "", "")
     for sid, fid in counted_questions(schema):
         value = _answer(facts.document, sid, fid)
         if value is not None:
-            found[("answer", sid, fid, value)] += 1
+            yield ("answer", sid, fid, value)
     for sid, chosen in _session_picks(schema, facts.document):
         for first, second in combinations(sorted(chosen), 2):
-            found[("pair", sid, first, second)] += 1
-    return found
+            yield ("pair", sid, first, second)
 
 
 def difference(schema: CompiledSchema, before: Facts | None, after: Facts | None) -> Counter[Tally]:
@@ -111,17 +116,24 @@ def difference(schema: CompiledSchema, before: Facts | None, after: Facts | None
     return Counter({k: n for k, n in change.items() if n})
 
 
-def add(
-    db: sqlite_utils.Database, event_id: int, version: int, change: Mapping[Tally, int]
-) -> None:
-    """Add a difference to the event's tallies of one version (inside the caller's write)."""
+def add(db: sqlite_utils.Database, event_id: int, change: Mapping[Tally, int]) -> None:
+    """Add a difference to the event's tallies (inside the caller's write transaction)."""
     for (kind, k1, k2, k3), n in change.items():
         db.execute(
-            "INSERT INTO tallies (event_id, version, kind, k1, k2, k3, n)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id, version, kind, k1, k2, k3)"
-            " DO UPDATE SET n = tallies.n + excluded.n",
-            [event_id, version, kind, k1, k2, k3, n],
+            "INSERT INTO tallies (event_id, kind, k1, k2, k3, n) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (event_id, kind, k1, k2, k3) DO UPDATE SET n = tallies.n + excluded.n",
+            [event_id, kind, k1, k2, k3, n],
         )
+
+
+def basis(schema: CompiledSchema) -> str:
+    """What the version's way of counting depends on: its counted questions, its sessions
+    sections (everything else is counted the same in every version)."""
+    cached = schema.__dict__.get("_tally_basis")
+    if cached is None:
+        text = json.dumps([counted_questions(schema), _sessions_sections(schema)])
+        cached = schema.__dict__["_tally_basis"] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return cached
 
 
 def counted_questions(schema: CompiledSchema) -> list[Key]:
@@ -158,12 +170,12 @@ def _session_picks(
             yield sid, list(value)
 
 
-def is_built(db: sqlite_utils.Database, event_id: int, version: int) -> bool:
-    """Whether the version's tallies are complete."""
+def is_built(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) -> bool:
+    """Whether the event's tallies are complete and counted the way this version counts."""
     return (
         db.execute(
-            "SELECT 1 FROM tallies WHERE event_id = ? AND version = ? AND kind = 'built'",
-            [event_id, version],
+            "SELECT 1 FROM tallies WHERE event_id = ? AND kind = 'built' AND k1 = ?",
+            [event_id, basis(schema)],
         ).fetchone()
         is not None
     )
@@ -190,33 +202,48 @@ def rebuild(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) ->
                 json.loads(document),
                 picks.pop(attendee_id, {}),
             )
-            total.update(contributions(schema, facts))
+            total.update(_counted(schema, facts))
         db.execute("DELETE FROM tallies WHERE event_id = ?", [event_id])
-        total[("built", "", "", "")] = 1
-        add(db, event_id, schema.version, total)
+        total[("built", basis(schema), "", "")] = 1
+        for (kind, k1, k2, k3), n in total.items():
+            db.execute(
+                "INSERT INTO tallies (event_id, kind, k1, k2, k3, n) VALUES (?, ?, ?, ?, ?, ?)",
+                [event_id, kind, k1, k2, k3, n],
+            )
 
 
-def read(db: sqlite_utils.Database, event_id: int, version: int) -> Counter[Tally]:
-    """The version's tallies other than pairs (zeros left out)."""
+def carry(db: sqlite_utils.Database, event_id: int, after: CompiledSchema) -> None:
+    """Keep the tallies for a newly published version when it counts as they were counted
+    (nothing to write), else count them afresh; inside the caller's write transaction."""
+    if not is_built(db, event_id, after):
+        rebuild(db, event_id, after)
+
+
+def _sessions_sections(schema: CompiledSchema) -> list[str]:
+    return [sid for sid, s in schema.sections.items() if s["kind"] == "sessions"]
+
+
+def read(db: sqlite_utils.Database, event_id: int) -> Counter[Tally]:
+    """The event's tallies other than pairs (zeros left out)."""
     return Counter(
         {
             (kind, k1, k2, k3): n
             for kind, k1, k2, k3, n in db.execute(
-                "SELECT kind, k1, k2, k3, n FROM tallies WHERE event_id = ? AND version = ?"
-                " AND kind <> 'pair' AND n <> 0",
-                [event_id, version],
+                "SELECT kind, k1, k2, k3, n FROM tallies WHERE event_id = ? AND kind <> 'pair'"
+                " AND n <> 0",
+                [event_id],
             )
         }
     )
 
 
 def top_pairs(
-    db: sqlite_utils.Database, event_id: int, version: int, limit: int
+    db: sqlite_utils.Database, event_id: int, limit: int
 ) -> list[tuple[str, str, str, int]]:
     """The pairs of sessions most often picked together: (section, first, second, count)."""
     rows = db.execute(
-        "SELECT k1, k2, k3, n FROM tallies WHERE event_id = ? AND version = ? AND kind = 'pair'"
-        " AND n > 0 ORDER BY n DESC, k1, k2, k3 LIMIT ?",
-        [event_id, version, limit],
+        "SELECT k1, k2, k3, n FROM tallies WHERE event_id = ? AND kind = 'pair' AND n > 0"
+        " ORDER BY n DESC, k1, k2, k3 LIMIT ?",
+        [event_id, limit],
     )
     return [(r[0], r[1], r[2], r[3]) for r in rows]
