@@ -1,9 +1,10 @@
 """Time the demand dashboard over 100,000 designs, rendered server-side through the test client.
 
 Run: python bench/bench_dashboard.py [--designs 100000] [--runs 7]
-Reuses the database bench_export.py seeds. Reports the first render in a fresh process (every
-block of designs summed), renders with nothing changed, and renders right after one attendee
-saved (one block summed again). Target: median under 200 ms.
+Reuses the database bench_export.py seeds (its tallies counted, as saves would have kept them).
+Reports the first render in a fresh process (the tallies read, the templates loaded from
+Jinja's bytecode cache once any process compiled them), renders with nothing changed, and
+renders right after one attendee saved. Targets: first render under 300 ms, medians under 200 ms.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 TARGET_MS = 200.0
+FIRST_TARGET_MS = 300.0
 
 
 def main() -> int:
@@ -67,7 +69,7 @@ def main() -> int:
     print(f"{args.runs} runs each, Python {sys.version.split()[0]}\n")
     print(f"| {'render':<42} | {'best ms':>8} | {'median ms':>9} |")
     print(f"|{'-' * 44}|{'-' * 9}:|{'-' * 10}:|")
-    print(f"| {'first in a fresh process (all blocks)':<42} | {first:>8.0f} | {first:>9.0f} |")
+    print(f"| {'first in a fresh process':<42} | {first:>8.0f} | {first:>9.0f} |")
     for name, times in [
         ("nothing changed since the last render", unchanged),
         ("right after one attendee saved", after_save),
@@ -76,7 +78,9 @@ def main() -> int:
     slowest = max(statistics.median(unchanged), statistics.median(after_save))
     verdict = "within" if slowest < TARGET_MS else "OVER"
     print(f"\nslowest median {slowest:.0f} ms: {verdict} the {TARGET_MS:.0f} ms target")
-    return 0 if slowest < TARGET_MS else 1
+    first_verdict = "within" if first < FIRST_TARGET_MS else "OVER"
+    print(f"first render {first:.0f} ms: {first_verdict} the {FIRST_TARGET_MS:.0f} ms target")
+    return 0 if slowest < TARGET_MS and first < FIRST_TARGET_MS else 1
 
 
 if __name__ == "__main__":

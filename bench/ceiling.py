@@ -1,16 +1,20 @@
 """The ceiling for a save: a bare Flask endpoint doing one SQLite INSERT per request.
 
 Same database settings as the product (WAL, synchronous=FULL, foreign keys, busy timeout, one
-connection per thread, BEGIN IMMEDIATE) and the same waitress settings as `configurator serve`,
-so the gap between the two is what the product's own work costs.
+connection per thread, BEGIN IMMEDIATE behind a per-process lock, as configurator/db.py's write())
+and the same waitress settings as `configurator serve`, so the gap between the two is what the
+product's own work costs. `--no-lock` leaves the lock out (the product before issue 12).
 
-Run: python bench/ceiling.py --db /tmp/ceiling.db [--port 5001] [--threads 8]
+Run: python bench/ceiling.py --db /tmp/ceiling.db [--port 5001] [--threads 8] [--no-lock]
 Then: curl -X PUT --data '{"design": {}}' http://127.0.0.1:5001/api/v1/designs/any
+Other WSGI servers load `ceiling:app_from_env()` with CEILING_DB (and CEILING_LOCK=0) set.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -22,10 +26,11 @@ from configurator.db import BUSY_TIMEOUT_MS
 MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # as the product's create_app
 
 
-def create_app(path: str) -> Flask:
+def create_app(path: str, lock: bool = True) -> Flask:
     """A Flask app with one write endpoint over a per-thread SQLite connection."""
     app = Flask(__name__)
     local = threading.local()
+    writers = threading.Lock() if lock else contextlib.nullcontext()
 
     def connection() -> sqlite3.Connection:
         conn = getattr(local, "conn", None)
@@ -47,15 +52,22 @@ def create_app(path: str) -> Flask:
     @app.put("/api/v1/designs/<token>")
     def save(token: str) -> Response:
         conn = connection()
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "INSERT INTO saves (token, body, saved_at) VALUES (?, ?, ?)",
-            [token, request.get_data(as_text=True), time.time()],
-        )
-        conn.execute("COMMIT")
+        body = request.get_data(as_text=True)
+        with writers:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "INSERT INTO saves (token, body, saved_at) VALUES (?, ?, ?)",
+                [token, body, time.time()],
+            )
+            conn.execute("COMMIT")
         return jsonify({"saved": True})
 
     return app
+
+
+def app_from_env() -> Flask:
+    """The ceiling app for other WSGI servers: CEILING_DB names the database."""
+    return create_app(os.environ["CEILING_DB"], os.environ.get("CEILING_LOCK", "1") != "0")
 
 
 def main() -> None:
@@ -64,12 +76,13 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5001)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--no-lock", action="store_true", help="BEGIN IMMEDIATE without the lock")
     args = parser.parse_args()
     from waitress import serve
 
     print(f"Ceiling serving on http://{args.host}:{args.port}", flush=True)
     serve(
-        create_app(args.db),
+        create_app(args.db, lock=not args.no_lock),
         host=args.host,
         port=args.port,
         threads=args.threads,

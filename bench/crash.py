@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from configurator import attendees, events  # noqa: E402
-from configurator.cli import demo_schema  # noqa: E402
 from configurator.db import connect  # noqa: E402
+from configurator.demo import demo_schema  # noqa: E402
 
 SESSIONS = [
     "opening",

@@ -13,6 +13,7 @@ import argparse
 import bisect
 import hashlib
 import itertools
+import os
 import random
 import sys
 import time
@@ -23,13 +24,15 @@ from typing import Any
 
 import sqlite_utils
 
-from configurator import events
+from configurator import events, tallies
 from configurator.compiler import CompiledSchema, dumps
 from configurator.db import connect, write
 from configurator.demo import demo_schema
 
 ROOT = Path(__file__).resolve().parents[1]
-FOSDEM = ROOT.parent / "shared" / "data" / "schedules" / "fosdem-2025.xml"
+# The shared data sits beside the repository; CONFIGURATOR_SHARED names it elsewhere (a worktree).
+SHARED = Path(os.environ.get("CONFIGURATOR_SHARED", ROOT.parent / "shared"))
+FOSDEM = SHARED / "data" / "schedules" / "fosdem-2025.xml"
 FIRST_NAMES = ["Ana", "Ben", "Chloé", "Dev", "Eli", "Fatma", "Gus", "Hana", "Ivo", "Jun", "Kofi"]
 LAST_NAMES = ["Lima", "Okafor", "Martin", "Patel", "Novak", "Chen", "Haddad", "Ruiz", "Raman"]
 
@@ -190,6 +193,8 @@ def seed(
             " joined_at) VALUES (?, ?, ?, ?, ?, ?)",
             waitlist_rows,
         )
+        # The rows went in without save_design: count the dashboard's tallies as saves would have.
+        tallies.rebuild(db, event_id, schema)
     return Seeded(
         count,
         len(design_rows),

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 
@@ -452,6 +453,21 @@ def calendar(
     modified: datetime,
 ) -> bytes:
     """An iCalendar file of the attendee's agenda, with the event's VTIMEZONE and stable UIDs."""
+    cal = _calendar_head(schema)
+    zone = schema.zone
+    for entry in entries(schema, document):
+        cal.add_component(_vevent(entry, _uid(attendee_id, entry.slot), modified, zone))
+    first = date.fromisoformat(schema.event["starts_on"]) - timedelta(days=366)
+    last = date.fromisoformat(schema.event["ends_on"]) + timedelta(days=366)
+    cal.add_missing_timezones(first_date=first, last_date=last)
+    return cal.to_ical()
+
+
+def _uid(attendee_id: int, slot: Slot) -> str:
+    return f"{attendee_id}-{slot.section_id}-{slot.id}@configurator"
+
+
+def _calendar_head(schema: CompiledSchema) -> icalendar.Calendar:
     cal = icalendar.Calendar()
     cal.add("prodid", "-//configurator//attendee agenda//EN")
     cal.add("version", "2.0")
@@ -460,32 +476,114 @@ def calendar(
     # content line (or make icalendar refuse the whole calendar).
     cal.add("x-wr-calname", icalendar.vText(f"{schema.event['title']}: my agenda"))
     cal.add("x-wr-timezone", schema.event["timezone"])
-    zone = schema.zone
-    for entry in entries(schema, document):
-        slot, option = entry.slot, entry.slot.option
-        event = icalendar.Event()
-        event.add("uid", f"{attendee_id}-{slot.section_id}-{slot.id}@configurator")
-        event.add("dtstamp", modified)
-        event.add("dtstart", datetime.fromtimestamp(option.start, zone))
-        event.add("dtend", datetime.fromtimestamp(option.end, zone))
-        event.add("summary", slot.title)
-        if slot.room:
-            event.add("location", slot.room)
-        lines = []
-        if entry.format:
-            lines.append(f"Format: {entry.format.title}")
-        if slot.track:
-            lines.append(f"Track: {slot.track}")
-        if slot.speakers:
-            lines.append("Speakers: " + ", ".join(slot.speakers))
-        if slot.description:
-            lines += ["", slot.description]
-        if lines:
-            event.add("description", "\n".join(lines))
-        if slot.track:
-            event.add("categories", [slot.track])
-        cal.add_component(event)
-    first = date.fromisoformat(schema.event["starts_on"]) - timedelta(days=366)
-    last = date.fromisoformat(schema.event["ends_on"]) + timedelta(days=366)
-    cal.add_missing_timezones(first_date=first, last_date=last)
-    return cal.to_ical()
+    return cal
+
+
+def _vevent(entry: Entry, uid: str, modified: datetime, zone: tzinfo) -> icalendar.Event:
+    slot, option = entry.slot, entry.slot.option
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstamp", modified)
+    event.add("dtstart", datetime.fromtimestamp(option.start, zone))
+    event.add("dtend", datetime.fromtimestamp(option.end, zone))
+    event.add("summary", slot.title)
+    if slot.room:
+        event.add("location", slot.room)
+    lines = []
+    if entry.format:
+        lines.append(f"Format: {entry.format.title}")
+    if slot.track:
+        lines.append(f"Track: {slot.track}")
+    if slot.speakers:
+        lines.append("Speakers: " + ", ".join(slot.speakers))
+    if slot.description:
+        lines += ["", slot.description]
+    if lines:
+        event.add("description", "\n".join(lines))
+    if slot.track:
+        event.add("categories", [slot.track])
+    return event
+
+
+class Calendars:
+    """calendar() for many attendees of one version, the same bytes made from parts made once.
+
+    Attendees' VEVENTs of one session in one format differ only in their DTSTAMP and UID lines,
+    which icalendar writes one after the other; so each (session, format) is serialised once by
+    icalendar with stand-ins there, and the calendar's head (with its VTIMEZONE) too. Each
+    attendee's two lines are still written by icalendar (escaped and folded as it does). Any
+    part that does not come out in that shape is made by calendar() itself.
+    """
+
+    _STAMP = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
+
+    def __init__(self, schema: CompiledSchema) -> None:
+        self.schema = schema
+        self.events: dict[tuple[str, str, str | None], tuple[bytes, bytes] | None] = {}
+        self.line_maker = icalendar.Event()
+        self.uid_tails: dict[str, bytes] = {}
+        head = _calendar_head(schema)
+        probe = next(iter(self._any_entry()), None)
+        self.head: bytes | None = None
+        if probe is not None:
+            head.add_component(_vevent(probe, "probe", self._STAMP, schema.zone))
+            first = date.fromisoformat(schema.event["starts_on"]) - timedelta(days=366)
+            last = date.fromisoformat(schema.event["ends_on"]) + timedelta(days=366)
+            head.add_missing_timezones(first_date=first, last_date=last)
+            text = head.to_ical()
+            at = text.find(b"BEGIN:VEVENT\r\n")
+            if at > 0 and text.endswith(b"END:VEVENT\r\nEND:VCALENDAR\r\n"):
+                self.head = text[:at]
+
+    def _any_entry(self) -> list[Entry]:
+        for sid, section in self.schema.sections.items():
+            if section["kind"] == "sessions" and section["sessions"]:
+                first = section["sessions"][0]["id"]
+                return entries(self.schema, {sid: {first: {}}})
+        return []
+
+    def _parts(self, entry: Entry) -> tuple[bytes, bytes] | None:
+        key = (entry.slot.section_id, entry.slot.id, entry.format.id if entry.format else None)
+        if key not in self.events:
+            text = _vevent(entry, "\x00uid", self._STAMP, self.schema.zone).to_ical()
+            stamp_line = self._line("dtstamp", self._STAMP)
+            uid_line = self._line("uid", "\x00uid")
+            middle = stamp_line + uid_line
+            parts = text.split(middle)
+            self.events[key] = (parts[0], parts[1]) if len(parts) == 2 else None
+        return self.events[key]
+
+    def _line(self, name: str, value: Any) -> bytes:
+        """One content line as icalendar writes it, folded, with its line break."""
+        prop = self.line_maker.types_factory.for_property(name)(value)
+        if not prop.params:
+            # icalendar folds a line from 75 octets on; a shorter one is name, colon, value.
+            line = name.upper().encode() + b":" + prop.to_ical()
+            if len(line) < 75:
+                return line + b"\r\n"
+        return self.line_maker.content_line(name.upper(), prop).to_ical() + b"\r\n"
+
+    def _uid_line(self, attendee_id: int, slot: Slot) -> bytes:
+        """The UID line: the attendee's id (digits, never escaped) before the session's part."""
+        tail = self.uid_tails.get(slot.dom)
+        if tail is None:
+            tail = self.uid_tails[slot.dom] = icalendar.vText(_uid(0, slot)[1:]).to_ical()
+        line = b"UID:" + str(attendee_id).encode() + tail
+        if len(line) < 75:
+            return line + b"\r\n"
+        return self._line("uid", _uid(attendee_id, slot))
+
+    def __call__(self, attendee_id: int, document: dict[str, Any], modified: datetime) -> bytes:
+        """The attendee's calendar: the same bytes as calendar() gives."""
+        found = entries(self.schema, document)
+        if not found or self.head is None:
+            return calendar(self.schema, attendee_id, document, modified)
+        stamp_line = self._line("dtstamp", modified)
+        out = [self.head]
+        for entry in found:
+            parts = self._parts(entry)
+            if parts is None:
+                return calendar(self.schema, attendee_id, document, modified)
+            out += [parts[0], stamp_line, self._uid_line(attendee_id, entry.slot), parts[1]]
+        out.append(b"END:VCALENDAR\r\n")
+        return b"".join(out)

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
-from . import events
+from . import events, tallies
 from .clock import stamp
 from .compiler import CompiledSchema, dumps
 from .db import write
@@ -22,13 +22,19 @@ Key = tuple[str, str]
 
 @dataclass
 class Saved:
-    """What a save did: the stored status and version, warnings, and who got promoted."""
+    """What a save did: the stored status and version, warnings, who got promoted, and what the
+    answer to the attendee shows (so it needs no second read)."""
 
     status: str
     version: int
     document: dict[str, Any]
-    warnings: list[Problem] = field(default_factory=list)
-    promoted: list[int] = field(default_factory=list)
+    warnings: list[Problem]
+    promoted: list[int]
+    event: dict[str, Any]
+    window: events.Window
+    updated_at: str
+    seats: list[dict[str, Any]]
+    waitlists: list[dict[str, Any]]
 
 
 def get_design(db: sqlite_utils.Database, attendee_id: int) -> dict[str, Any] | None:
@@ -41,6 +47,54 @@ def get_design(db: sqlite_utils.Database, attendee_id: int) -> dict[str, Any] | 
     return design
 
 
+@dataclass
+class _Held:
+    """What the attendee has stored, read in one statement inside the save's transaction."""
+
+    design: tuple[str, str | None, str] | None = None  # status, confirmed_at, document
+    picks: dict[Key, tuple[str | None, bool, str]] = field(default_factory=dict)
+    waiting: set[Key] = field(default_factory=set)
+    latest: int | None = None  # the newest published version
+
+    def facts(self) -> tallies.Facts | None:
+        """What the stored design adds to the dashboard's tallies."""
+        if self.design is None:
+            return None
+        status, confirmed_at, document = self.design
+        picks = {k: (int(seated), at[:10]) for k, (_f, seated, at) in self.picks.items()}
+        return tallies.Facts(
+            status, confirmed_at[:10] if confirmed_at else None, json.loads(document), picks
+        )
+
+
+# One prepared read of everything a save compares against; portable SQL, fixed text.
+_HELD = (
+    "SELECT 'pick', section_id, option_id, format, seated, picked_at FROM picks"
+    " WHERE attendee_id = ?"
+    " UNION ALL SELECT 'wait', section_id, option_id, NULL, position, NULL FROM waitlist"
+    " WHERE attendee_id = ?"
+    " UNION ALL SELECT 'design', status, confirmed_at, document, NULL, NULL FROM designs"
+    " WHERE attendee_id = ?"
+    " UNION ALL SELECT 'version', NULL, NULL, NULL, max(number), NULL FROM schema_versions"
+    " WHERE event_id = ?"
+)
+
+
+def _held(db: sqlite_utils.Database, attendee: dict[str, Any]) -> _Held:
+    held = _Held()
+    aid = attendee["id"]
+    for kind, a, b, c, n, t in db.execute(_HELD, [aid, aid, aid, attendee["event_id"]]):
+        if kind == "pick":
+            held.picks[(a, b)] = (c, bool(n), t)
+        elif kind == "wait":
+            held.waiting.add((a, b))
+        elif kind == "design":
+            held.design = (a, b, c)
+        else:
+            held.latest = n
+    return held
+
+
 def save_design(
     db: sqlite_utils.Database,
     attendee: dict[str, Any],
@@ -48,10 +102,16 @@ def save_design(
     *,
     confirm: bool = False,
     moment: datetime | None = None,
+    schema: CompiledSchema | None = None,
 ) -> Saved:
-    """Check and store an attendee's whole design, taking and freeing seats atomically."""
+    """Check and store an attendee's whole design, taking and freeing seats atomically.
+
+    `schema` is the event's compiled latest version when the caller has it already; the save
+    checks inside its transaction that no newer one was published meanwhile (and then checks
+    the design against that one).
+    """
     event = events.get_event_by_id(db, attendee["event_id"], with_draft=False)
-    schema = events.compiled(db, event["id"])
+    schema = schema or events.compiled(db, event["id"])
     window = events.window(event, schema, moment)
     if not window.open:
         raise WindowClosed(window.reason + " Your design can no longer change.")
@@ -62,15 +122,19 @@ def save_design(
         raise DesignInvalid(_count_sentence(report.errors), report.errors)
     settings.check_contacts(db, event["id"], schema, document)
     with write(db):
-        current = db.execute(
-            "SELECT status FROM designs WHERE attendee_id = ?", [attendee["id"]]
-        ).fetchone()
-        was_confirmed = current is not None and current["status"] == "confirmed"
+        held = _held(db, attendee)
+        if held.latest is not None and held.latest != schema.version:
+            schema = events.compiled(db, event["id"], held.latest)
+            report = schema.check(document, complete=confirm)
+            if report.errors:
+                raise DesignInvalid(_count_sentence(report.errors), report.errors)
+        was_confirmed = held.design is not None and held.design[0] == "confirmed"
         if was_confirmed and not window.edit_after_confirm:
             raise WindowClosed(
                 "Your design is confirmed, and this event does not allow changes after confirming."
             )
-        freed = _sync_picks(db, schema, attendee, document)
+        now = stamp()
+        wanted, freed = _sync_picks(db, schema, attendee, document, held, now)
         if confirm or was_confirmed and schema.check(document, complete=True).ok:
             status = "confirmed"
         else:
@@ -83,9 +147,27 @@ def save_design(
             status,
             document,
             "confirm" if confirm else "edit",
+            now=now,
         )
+        picks_after = {
+            k: (int(seated), held.picks[k][2][:10] if k in held.picks else now[:10])
+            for k, (_fmt, seated) in wanted.items()
+        }
+        after = tallies.Facts(
+            status, now[:10] if status == "confirmed" else None, document, picks_after
+        )
+        tallies.add(db, event["id"], tallies.difference(schema, held.facts(), after))
         promoted = [p for key in freed for p in _promote(db, schema, event["id"], key)]
-    return Saved(status, schema.version, document, report.warnings, promoted)
+        changed = {k for k, v in wanted.items() if k not in held.picks or held.picks[k][:2] != v}
+        lists = waitlists(db, attendee["id"]) if held.waiting - changed else []
+    seats = [
+        {"section": sid, "option": oid, "format": fmt}
+        for (sid, oid), (fmt, seated) in sorted(wanted.items())
+        if seated
+    ]
+    return Saved(
+        status, schema.version, document, report.warnings, promoted, event, window, now, seats, lists
+    )
 
 
 def _count_sentence(problems: list[Problem]) -> str:
@@ -98,8 +180,13 @@ def _sync_picks(
     schema: CompiledSchema,
     attendee: dict[str, Any],
     document: dict[str, Any],
-) -> list[Key]:
-    """Make the picks table match the design; raise SeatTaken if a new seat is gone."""
+    held_now: _Held,
+    now: str,
+) -> tuple[dict[Key, tuple[str | None, bool]], list[Key]]:
+    """Make the picks table match the design; raise SeatTaken if a new seat is gone.
+
+    Returns the picks wanted, as (format, seated) per option, and the seats freed.
+    """
     wanted: dict[Key, tuple[str | None, bool]] = {}
     for sid, value in document.items():
         if schema.sections[sid]["kind"] == "fields":
@@ -107,13 +194,7 @@ def _sync_picks(
         for oid, detail in value.items():
             fmt = detail.get("format") if isinstance(detail, dict) else None
             wanted[(sid, oid)] = (fmt, schema.seated(sid, oid, detail))
-    held = {
-        (r["section_id"], r["option_id"]): (r["format"], bool(r["seated"]))
-        for r in db.execute(
-            "SELECT section_id, option_id, format, seated FROM picks WHERE attendee_id = ?",
-            [attendee["id"]],
-        )
-    }
+    held = {k: (fmt, seated) for k, (fmt, seated, _at) in held_now.picks.items()}
     full = []
     for key, (_fmt, seated) in wanted.items():
         if seated and not held.get(key, (None, False))[1]:
@@ -141,7 +222,6 @@ def _sync_picks(
             "DELETE FROM picks WHERE attendee_id = ? AND section_id = ? AND option_id = ?",
             [attendee["id"], *key],
         )
-    now = stamp()
     for key, (fmt, seated) in wanted.items():
         if held.get(key) == (fmt, seated):
             continue
@@ -151,11 +231,12 @@ def _sync_picks(
             " option_id) DO UPDATE SET format = excluded.format, seated = excluded.seated",
             [attendee["event_id"], attendee["id"], *key, fmt, int(seated), now],
         )
-        db.execute(
-            "DELETE FROM waitlist WHERE attendee_id = ? AND section_id = ? AND option_id = ?",
-            [attendee["id"], *key],
-        )
-    return freed
+        if key in held_now.waiting:
+            db.execute(
+                "DELETE FROM waitlist WHERE attendee_id = ? AND section_id = ? AND option_id = ?",
+                [attendee["id"], *key],
+            )
+    return wanted, freed
 
 
 def _formats(schema: CompiledSchema, key: Key) -> list[str]:
@@ -174,8 +255,9 @@ def _store(
     document: dict[str, Any],
     reason: str,
     needs_attention: str | None = None,
+    now: str | None = None,
 ) -> None:
-    now, text = stamp(), dumps(document)
+    now, text = now or stamp(), dumps(document)
     db.execute(
         "INSERT INTO designs (attendee_id, event_id, version, status, document, needs_attention,"
         " started_at, updated_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -340,9 +422,25 @@ def _promote(
         attendee_id = waiting["attendee_id"]
         db.execute("DELETE FROM waitlist WHERE position = ?", [waiting["position"]])
         row = db.execute(
-            "SELECT status, document FROM designs WHERE attendee_id = ?", [attendee_id]
+            "SELECT status, confirmed_at, document FROM designs WHERE attendee_id = ?",
+            [attendee_id],
         ).fetchone()
         document = json.loads(row["document"]) if row else {}
+        old = db.execute(
+            "SELECT seated, picked_at FROM picks WHERE attendee_id = ? AND section_id = ?"
+            " AND option_id = ?",
+            [attendee_id, *key],
+        ).fetchone()
+        before = (
+            tallies.Facts(
+                row["status"],
+                row["confirmed_at"][:10] if row["confirmed_at"] else None,
+                json.loads(row["document"]),
+                {key: (old["seated"], old["picked_at"][:10])} if old else {},
+            )
+            if row
+            else None
+        )
         detail: dict[str, Any] = {"format": waiting["format"]} if waiting["format"] else {}
         document.setdefault(key[0], {})[key[1]] = detail
         report = schema.check(document, complete=False)
@@ -351,22 +449,32 @@ def _promote(
             attention = "A seat you waited for is yours, but your design now needs a look: " + (
                 report.errors[0].message
             )
+        now = stamp()
         db.execute(
             "INSERT INTO picks (event_id, attendee_id, section_id, option_id, format, seated,"
             " picked_at) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT (attendee_id, section_id,"
             " option_id) DO UPDATE SET seated = 1, format = excluded.format",
-            [event_id, attendee_id, *key, waiting["format"], stamp()],
+            [event_id, attendee_id, *key, waiting["format"], now],
         )
+        status = row["status"] if row else "draft"
         _store(
             db,
             attendee_id,
             event_id,
             schema.version,
-            row["status"] if row else "draft",
+            status,
             document,
             "promoted from the waitlist",
             attention,
+            now=now,
         )
+        after = tallies.Facts(
+            status,
+            now[:10] if status == "confirmed" else None,
+            document,
+            {key: (1, old["picked_at"][:10] if old else now[:10])},
+        )
+        tallies.add(db, event_id, tallies.difference(schema, before, after))
         title = schema.options[key].title
         outbox.queue(
             db,
@@ -399,16 +507,57 @@ def design_state(
     """The attendee's design as the API shows it (see DesignState in docs/openapi.json)."""
     event = events.get_event_by_id(db, attendee["event_id"], with_draft=False)
     stored = get_design(db, attendee["id"])
-    window = events.window(event, schema)
+    return _state(
+        event["slug"],
+        stored["version"] if stored else schema.version,
+        stored["status"] if stored else "none",
+        stored["document"] if stored else {},
+        stored["updated_at"] if stored else None,
+        stored["needs_attention"] if stored else None,
+        seats_held(db, attendee["id"]),
+        waitlists(db, attendee["id"]),
+        events.window(event, schema),
+        warnings,
+    )
+
+
+def saved_state(saved: Saved) -> dict[str, Any]:
+    """The design as the API shows it right after the attendee saved it, with no further read."""
+    return _state(
+        saved.event["slug"],
+        saved.version,
+        saved.status,
+        saved.document,
+        saved.updated_at,
+        None,  # the attendee's own save clears any attention mark
+        saved.seats,
+        saved.waitlists,
+        saved.window,
+        saved.warnings,
+    )
+
+
+def _state(
+    slug: str,
+    version: int,
+    status: str,
+    document: dict[str, Any],
+    updated_at: str | None,
+    needs_attention: str | None,
+    seats: list[dict[str, Any]],
+    lists: list[dict[str, Any]],
+    window: events.Window,
+    warnings: list[Problem],
+) -> dict[str, Any]:
     return {
-        "event": event["slug"],
-        "version": stored["version"] if stored else schema.version,
-        "status": stored["status"] if stored else "none",
-        "design": stored["document"] if stored else {},
-        "updated_at": stored["updated_at"] if stored else None,
-        "needs_attention": stored["needs_attention"] if stored else None,
-        "seats": seats_held(db, attendee["id"]),
-        "waitlists": waitlists(db, attendee["id"]),
+        "event": slug,
+        "version": version,
+        "status": status,
+        "design": document,
+        "updated_at": updated_at,
+        "needs_attention": needs_attention,
+        "seats": seats,
+        "waitlists": lists,
         "window": {
             "open": window.open,
             "reason": window.reason,

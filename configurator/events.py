@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlite_utils
 
-from . import optionschema
+from . import optionschema, tallies
 from .clock import now, stamp
 from .compiler import CompiledSchema
 from .db import write
@@ -40,8 +40,12 @@ def create_event(
             raise Conflict(f"An event with the slug {slug!r} already exists.")
         cursor = db.execute(
             "INSERT INTO events (slug, title, owner_id, draft, draft_updated_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [slug, document["event"]["title"], owner_id, json.dumps(document), stamp(), stamp()],
+            " VALUES (?, ?, ?, '', ?, ?)",
+            [slug, document["event"]["title"], owner_id, stamp(), stamp()],
+        )
+        db.execute(
+            "INSERT INTO event_drafts (event_id, draft) VALUES (?, ?)",
+            [cursor.lastrowid, json.dumps(document)],
         )
         if owner_id is not None:
             db.execute(
@@ -51,17 +55,19 @@ def create_event(
     return get_event(db, slug)
 
 
-# The draft of a big event is megabytes of JSON: hot paths that never edit it leave it out.
-# Four fixed query texts made from one; nothing from outside is ever put into SQL.
+# The draft of a big event is megabytes of JSON in a table of its own (migration EVENT_DRAFTS):
+# hot paths that never edit it leave it out. Four fixed query texts made from one; nothing from
+# outside is ever put into SQL.
 _BY_SLUG = (
-    "SELECT id, slug, title, owner_id, draft_updated_at, window_override, registration_open,"
-    " created_at FROM events WHERE slug = ?"
+    "SELECT e.id, e.slug, e.title, e.owner_id, e.draft_updated_at, e.window_override,"
+    " e.registration_open, e.created_at FROM events e WHERE e.slug = ?"
 )
+_WITH_DRAFT = (" FROM events e", ", d.draft FROM events e JOIN event_drafts d ON d.event_id = e.id")
 _QUERIES = {
     ("slug", False): _BY_SLUG,
-    ("slug", True): _BY_SLUG.replace(" FROM", ", draft FROM"),
-    ("id", False): _BY_SLUG.replace("slug = ?", "id = ?"),
-    ("id", True): _BY_SLUG.replace(" FROM", ", draft FROM").replace("slug = ?", "id = ?"),
+    ("slug", True): _BY_SLUG.replace(*_WITH_DRAFT),
+    ("id", False): _BY_SLUG.replace("e.slug = ?", "e.id = ?"),
+    ("id", True): _BY_SLUG.replace(*_WITH_DRAFT).replace("e.slug = ?", "e.id = ?"),
 }
 
 
@@ -97,10 +103,13 @@ def save_draft(db: sqlite_utils.Database, slug: str, document: dict[str, Any]) -
             [optionschema.Problem("/event/slug", "event", f"slug must stay {slug!r}")],
         )
     with write(db):
-        get_event(db, slug)
+        event_id = get_event(db, slug, with_draft=False)["id"]
         db.execute(
-            "UPDATE events SET draft = ?, title = ?, draft_updated_at = ? WHERE slug = ?",
-            [json.dumps(document), document["event"]["title"], stamp(), slug],
+            "UPDATE events SET title = ?, draft_updated_at = ? WHERE id = ?",
+            [document["event"]["title"], stamp(), event_id],
+        )
+        db.execute(
+            "UPDATE event_drafts SET draft = ? WHERE event_id = ?", [json.dumps(document), event_id]
         )
     return get_event(db, slug)
 
@@ -123,6 +132,8 @@ def publish(db: sqlite_utils.Database, slug: str, account_id: int | None = None)
             " VALUES (?, ?, ?, ?, ?)",
             [event["id"], number, json.dumps(document), stamp(), account_id],
         )
+        # The dashboard's counts of the new version, in the same transaction (see tallies.py).
+        tallies.carry(db, event["id"], compiled(db, event["id"], number))
     return number
 
 

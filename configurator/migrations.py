@@ -241,8 +241,42 @@ CREATE INDEX jobs_ref ON jobs(kind, ref_id);
 CREATE INDEX jobs_attendee ON jobs(attendee_id, kind);
 """
 
+# A big event's draft is megabytes of JSON, and SQLite walks a long value's overflow pages to
+# reach any column stored after it: every read of an event's settings paid for the whole draft.
+# The draft moves to a table of its own; events keeps an empty string in its old column.
+EVENT_DRAFTS = """
+CREATE TABLE event_drafts (
+    event_id INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+    draft TEXT NOT NULL
+);
+INSERT INTO event_drafts (event_id, draft) SELECT id, draft FROM events;
+UPDATE events SET draft = '';
+"""
+
+# The dashboard's counts, kept exact by every save's transaction (see tallies.py).
+TALLIES = """
+CREATE TABLE tallies (
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    k1 TEXT NOT NULL,
+    k2 TEXT NOT NULL,
+    k3 TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (event_id, kind, k1, k2, k3)
+);
+CREATE INDEX tallies_ranked ON tallies(event_id, kind, n);
+"""
+
 # Append new steps; never edit one that has shipped.
-STEPS: list[str] = [INITIAL, PROPOSALS, DASHBOARD_INDEXES, JOBS, DELIVERY]
+STEPS: list[str] = [
+    INITIAL,
+    PROPOSALS,
+    DASHBOARD_INDEXES,
+    JOBS,
+    DELIVERY,
+    EVENT_DRAFTS,
+    TALLIES,
+]
 
 
 def current(db: sqlite_utils.Database) -> int:

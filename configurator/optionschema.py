@@ -35,6 +35,14 @@ def _meta_validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(meta_schema())
 
 
+@cache
+def _fast_meta_validator() -> jsonschema_rs.Draft202012Validator:
+    # The yes-or-no answer, in Rust (a big event's draft is megabytes, checked on every edit);
+    # the Python validator above runs only to explain a document that fails, as the design
+    # check does (compiler.py).
+    return jsonschema_rs.Draft202012Validator(meta_schema(), validate_formats=False)
+
+
 def parse(data: bytes | str, filename: str = "") -> dict[str, Any]:
     """Read an option schema from JSON (or YAML by file name); raise SchemaInvalid if unreadable."""
     if len(data) > MAX_DOCUMENT_BYTES:
@@ -79,10 +87,11 @@ def check(doc: dict[str, Any]) -> dict[str, Any]:
 
 def problems_in(doc: Any) -> list[Problem]:
     """Every problem in a document: meta-schema errors first, then semantic ones."""
-    errors = sorted(_meta_validator().iter_errors(doc), key=lambda e: list(map(str, e.path)))
-    problems = [_explain(doc, error) for error in errors]
-    if problems:
-        return _dedupe(problems)
+    if not _fast_meta_validator().is_valid(doc):
+        errors = sorted(_meta_validator().iter_errors(doc), key=lambda e: list(map(str, e.path)))
+        problems = [_explain(doc, error) for error in errors]
+        if problems:
+            return _dedupe(problems)
     return _dedupe(_semantic_problems(doc))
 
 

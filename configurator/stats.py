@@ -1,27 +1,27 @@
-"""The demand dashboard's figures: SQL aggregates over attendees, designs, picks and waitlists.
+"""The demand dashboard's figures: the event's tallies, attendee counts and waitlists.
 
-Everything that reads designs or picks is summed per block of 1,024 attendee ids and kept per
-process; a view recomputes only the blocks whose designs changed since (a block's key is its count
-of designs and their latest `updated_at`, and every save or promotion rewrites `updated_at`). So a
-dashboard over 100,000 designs costs a few small queries plus the blocks touched since last time.
+Everything that reads designs or picks comes from `tallies` (tallies.py), which every save
+keeps exact inside its own transaction; so a dashboard over 100,000 designs, in a fresh process
+or on any of several servers, costs a handful of small queries.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
 
+from . import tallies
 from .compiler import CompiledSchema
+from .db import write
 
-BLOCK_BITS = 10  # blocks of 1,024 attendee ids (the block query shifts by this literal)
 TOP_PAIRS = 10
-PAIR_SESSIONS = 50  # pairs are counted among this many most-picked sessions of each section
+# Pairs used to be counted among this many most-picked sessions only; the tallies count every
+# pair, so `Dashboard.pairs_bound` is always 0 and the page's note about the bound never shows.
+PAIR_SESSIONS = 50
 HISTOGRAM_BINS = 10
 Key = tuple[str, str]
 
@@ -120,201 +120,75 @@ class Dashboard:
 
 @dataclass
 class _Sums:
-    """Counts that add up over blocks of designs (and subtract when a block changes)."""
+    """The counts read from the event's tallies."""
 
     status: Counter[str] = field(default_factory=Counter)
     confirmed_days: Counter[str] = field(default_factory=Counter)
     picks: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     pick_days: Counter[str] = field(default_factory=Counter)
-    answers: Counter[tuple[str, str, str, Any]] = field(default_factory=Counter)
+    answers: Counter[tuple[str, str, Any]] = field(default_factory=Counter)
 
-    def add(self, other: _Sums, sign: int = 1) -> None:
-        """Add (or with sign -1, take away) another block's counts."""
-        for name in self.__dataclass_fields__:
-            _add(getattr(self, name), getattr(other, name), sign)
-
-
-def _add(mine: Counter[Any], other: Counter[Any], sign: int) -> None:
-    for key, value in other.items():
-        left = mine[key] + sign * value
-        if left:
-            mine[key] = left
-        else:
-            del mine[key]
-
-
-BlockKey = tuple[int, str]
-
-
-@dataclass
-class _Cache:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    blocks: dict[int, tuple[BlockKey, _Sums]] = field(default_factory=dict)
-    total: _Sums = field(default_factory=_Sums)
-    # Pairs of sessions, counted only among `pair_scope` (the most-picked sessions).
-    pair_scope: frozenset[Key] = frozenset()
-    pair_blocks: dict[int, tuple[BlockKey, Counter[tuple[str, str, str]]]] = field(
-        default_factory=dict
-    )
-    pairs: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-
-
-_caches: dict[tuple[str, int, int], _Cache] = {}
-_caches_lock = threading.Lock()
+    @classmethod
+    def of(cls, counts: Counter[tallies.Tally]) -> _Sums:
+        """Sort the tally rows into the dashboard's counters."""
+        sums = cls()
+        for (kind, k1, k2, k3), n in counts.items():
+            if kind == "status":
+                sums.status[k1] += n
+            elif kind == "confirmed_day":
+                sums.confirmed_days[k1] += n
+            elif kind == "pick":
+                sums.picks[(k1, k2, int(k3))] += n
+            elif kind == "pick_day":
+                sums.pick_days[k1] += n
+            elif kind == "answer":
+                sums.answers[(k1, k2, json.loads(k3))] += n
+        return sums
 
 
 def dashboard(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) -> Dashboard:
     """All figures of the event's demand dashboard, as of now."""
-    cache_key = (getattr(db, "path", ""), event_id, schema.version)
-    with _caches_lock:
-        if cache_key not in _caches:
-            # A newly published version replaces the previous one's counts.
-            for old in [k for k in _caches if k[:2] == cache_key[:2]]:
-                del _caches[old]
-        cache = _caches.setdefault(cache_key, _Cache())
-    with cache.lock:
-        keys = _refresh(db, event_id, schema, cache)
-        bound = _refresh_pairs(db, event_id, schema, cache, keys)
-        sums = cache.total
-        by_option = demand(db, event_id, schema, sums)
-        pairs = popular_pairs(schema, cache.pairs)
-        exact = bound == 0 or (len(pairs) == TOP_PAIRS and pairs[-1].count >= bound)
-        return Dashboard(
-            funnel=funnel(db, event_id, sums),
-            demand=by_option,
-            pairs=pairs,
-            pairs_bound=0 if exact else bound,
-            channels=channel_split(schema, by_option),
-            distributions=distributions(schema, sums),
-            picks_per_day=sorted(sums.pick_days.items()),
-            confirmations_per_day=sorted(sums.confirmed_days.items()),
-        )
+    _ensure_tallies(db, event_id, schema)
+    sums = _Sums.of(tallies.read(db, event_id))
+    by_option = demand(db, event_id, schema, sums)
+    return Dashboard(
+        funnel=funnel(db, event_id, sums),
+        demand=by_option,
+        pairs=popular_pairs(db, event_id, schema),
+        pairs_bound=0,
+        channels=channel_split(schema, by_option),
+        distributions=distributions(schema, sums),
+        picks_per_day=sorted(sums.pick_days.items()),
+        confirmations_per_day=sorted(sums.confirmed_days.items()),
+    )
 
 
-def _refresh(
-    db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, cache: _Cache
-) -> dict[int, BlockKey]:
-    """Bring the cached sums up to date, recomputing only the blocks whose designs changed."""
-    keys = {
-        row[0]: (row[1], row[2])
-        for row in db.execute(
-            "SELECT attendee_id >> 10, count(*), max(updated_at) FROM designs"
-            " WHERE event_id = ? GROUP BY 1",
-            [event_id],
-        )
-    }
-    for block in list(cache.blocks):
-        if block not in keys:
-            cache.total.add(cache.blocks.pop(block)[1], -1)
-    for block, key in keys.items():
-        held = cache.blocks.get(block)
-        if held and held[0] == key:
-            continue
-        fresh = _block_sums(db, event_id, schema, block)
-        if held:
-            cache.total.add(held[1], -1)
-        cache.total.add(fresh)
-        cache.blocks[block] = (key, fresh)
-    return keys
+# One statement, so one snapshot: the designs counted and the designs tallied.
+_TALLIED = (
+    "SELECT (SELECT count(*) FROM designs WHERE event_id = ?),"
+    " (SELECT coalesce(sum(n), 0) FROM tallies WHERE event_id = ? AND kind = 'status'),"
+    " (SELECT count(*) FROM tallies WHERE event_id = ? AND kind = 'built' AND k1 = ?)"
+)
 
 
-def _refresh_pairs(
-    db: sqlite_utils.Database,
-    event_id: int,
-    schema: CompiledSchema,
-    cache: _Cache,
-    keys: dict[int, BlockKey],
-) -> int:
-    """Bring the pair counts up to date; return the most any pair left out of scope could count.
+def _ensure_tallies(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) -> None:
+    """Count the version's tallies afresh when they are missing or disagree with the designs.
 
-    Counting every pair is quadratic in the picks per attendee (FOSDEM-sized events have
-    millions), so pairs are counted among the most-picked sessions only; a pair with any other
-    session cannot count more than that session's picks, which is the bound returned.
+    Saves keep them exact; this heals what bypassed the saves (a version published before the
+    tallies existed, rows deleted by hand or by a cascade), checked again inside the write.
     """
-    picked: Counter[Key] = Counter()
-    for (sid, oid, _seated), count in cache.total.picks.items():
-        if schema.sections.get(sid, {}).get("kind") == "sessions":
-            picked[(sid, oid)] += count
-    scope: set[Key] = set()
-    bound = 0
-    for sid in {key[0] for key in picked}:
-        ranked = sorted((k for k in picked if k[0] == sid), key=lambda k: (-picked[k], k))
-        scope.update(ranked[:PAIR_SESSIONS])
-        if len(ranked) > PAIR_SESSIONS:
-            bound = max(bound, picked[ranked[PAIR_SESSIONS]])
-    if scope != cache.pair_scope:
-        cache.pair_scope = frozenset(scope)
-        cache.pair_blocks.clear()
-        cache.pairs.clear()
-    for block in list(cache.pair_blocks):
-        if block not in keys:
-            _add(cache.pairs, cache.pair_blocks.pop(block)[1], -1)
-    wanted = _json_list(f"{sid}/{oid}" for sid, oid in sorted(scope))
-    for block, key in keys.items():
-        held = cache.pair_blocks.get(block)
-        if held and held[0] == key:
-            continue
-        low, high = block << BLOCK_BITS, ((block + 1) << BLOCK_BITS) - 1
-        fresh: Counter[tuple[str, str, str]] = Counter()
-        for sid, first, second, count in db.execute(
-            "WITH p AS (SELECT attendee_id, section_id, option_id FROM picks"
-            " WHERE +event_id = ? AND attendee_id BETWEEN ? AND ?"
-            " AND section_id || '/' || option_id IN (SELECT value FROM json_each(?)))"
-            " SELECT a.section_id, a.option_id, b.option_id, count(*) FROM p a JOIN p b"
-            " ON b.attendee_id = a.attendee_id AND b.section_id = a.section_id"
-            " AND b.option_id > a.option_id GROUP BY 1, 2, 3",
-            [event_id, low, high, wanted],
-        ):
-            fresh[(sid, first, second)] = count
-        if held:
-            _add(cache.pairs, held[1], -1)
-        _add(cache.pairs, fresh, 1)
-        cache.pair_blocks[block] = (key, fresh)
-    return bound
 
+    def fresh() -> bool:
+        stored, tallied, built = db.execute(
+            _TALLIED, [event_id, event_id, event_id, tallies.basis(schema)]
+        ).fetchone()
+        return bool(built) and stored == tallied
 
-def _block_sums(
-    db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, block: int
-) -> _Sums:
-    """Every design-derived count of the attendees whose ids fall in one block."""
-    low, high = block << BLOCK_BITS, ((block + 1) << BLOCK_BITS) - 1
-    where = [event_id, low, high]
-    sums = _Sums()
-    for status, day, count in db.execute(
-        "SELECT status, substr(confirmed_at, 1, 10), count(*) FROM designs"
-        " WHERE +event_id = ? AND attendee_id BETWEEN ? AND ? GROUP BY 1, 2",
-        where,
-    ):
-        sums.status[status] += count
-        if status == "confirmed" and day:
-            sums.confirmed_days[day] += count
-    for sid, oid, seated, day, count in db.execute(
-        "SELECT section_id, option_id, seated, substr(picked_at, 1, 10), count(*) FROM picks"
-        " WHERE +event_id = ? AND attendee_id BETWEEN ? AND ? GROUP BY 1, 2, 3, 4",
-        where,
-    ):
-        sums.picks[(sid, oid, seated)] += count
-        sums.pick_days[day] += count
-    for sid, section in schema.sections.items():
-        wanted = [f["id"] for f in section.get("fields", []) if f["type"] in _COUNTED]
-        if section["kind"] != "fields" or not wanted:
-            continue
-        for fid, kind, value, count in db.execute(
-            "SELECT j.key, j.type, j.atom, count(*) FROM designs d,"
-            " json_each(d.document, ?) j WHERE +d.event_id = ? AND d.attendee_id BETWEEN ? AND ?"
-            " AND j.key IN (SELECT value FROM json_each(?)) GROUP BY 1, 2, 3",
-            [f'$."{sid}"', *where, _json_list(wanted)],
-        ):
-            answer = kind == "true" if kind in ("true", "false") else value
-            sums.answers[(sid, fid, kind, answer)] += count
-    return sums
-
-
-_COUNTED = ("one_of", "boolean", "number")
-
-
-def _json_list(items: Any) -> str:
-    return json.dumps(list(items))
+    if fresh():
+        return
+    with write(db):
+        if not fresh():
+            tallies.rebuild(db, event_id, schema)
 
 
 def funnel(db: sqlite_utils.Database, event_id: int, sums: _Sums) -> Funnel:
@@ -375,12 +249,11 @@ def channel_split(
 
 
 def popular_pairs(
-    schema: CompiledSchema, pairs: Counter[tuple[str, str, str]], limit: int = TOP_PAIRS
+    db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, limit: int = TOP_PAIRS
 ) -> list[Pair]:
     """The pairs of sessions most often picked together (within one sessions section)."""
-    best = heapq.nsmallest(limit, pairs.items(), key=lambda item: (-item[1], item[0]))
     found = []
-    for (sid, first, second), count in best:
+    for sid, first, second, count in tallies.top_pairs(db, event_id, limit):
         a, b = schema.options.get((sid, first)), schema.options.get((sid, second))
         if a and b:
             found.append(Pair(sid, first, second, a.title, b.title, count))
@@ -396,10 +269,10 @@ def distributions(schema: CompiledSchema, sums: _Sums) -> list[Distribution]:
             continue
         for fld in section["fields"]:
             kind = fld["type"]
-            if kind not in _COUNTED:
+            if kind not in tallies.COUNTED:
                 continue
             counts: Counter[Any] = Counter()
-            for (s, f, _type, value), count in sums.answers.items():
+            for (s, f, value), count in sums.answers.items():
                 if (s, f) == (sid, fld["id"]):
                     counts[value] += count
             if kind == "one_of":

@@ -175,3 +175,34 @@ def test_filters_read_from_query_arguments():
 
 def test_plain_text_strips_imported_markup():
     assert agenda.plain_text("<p>One &amp; two</p><p>Three</p>") == "One & two\nThree"
+
+
+def test_calendars_made_from_parts_are_the_bytes_calendar_writes():
+    """The export's Calendars serialises each session once; every attendee's file must still be
+    exactly what icalendar writes for them, and icalendar must read it back."""
+    import random
+
+    doc = example_schema()
+    sessions = doc["sections"][0]["sessions"]
+    sessions[0]["title"] = "Maps, data; and\nmore " + "long " * 30
+    sessions[1]["id"] = "an-id-long-enough-that-the-uid-line-folds-" + "x" * 40
+    sessions[2]["description"] = "<p>Über <b>alles</b></p>" + " ünïcödé 🎉" * 20
+    schema = CompiledSchema(doc, 3)
+    table = agenda.timetable(schema, "agenda")
+    slots = list(table.by_id.values())
+    made = agenda.Calendars(schema)
+    rng = random.Random(12)
+    for attendee_id in [1, 7, 99_999, 10**12]:
+        for _ in range(8):
+            chosen = rng.sample(slots, k=rng.randint(0, len(slots)))
+            design = {
+                "agenda": {
+                    s.id: ({"format": rng.choice(s.formats).id} if rng.random() < 0.9 else {})
+                    for s in chosen
+                }
+            }
+            modified = datetime(2027, 1, 1, rng.randint(0, 23), tzinfo=UTC)
+            expected = agenda.calendar(schema, attendee_id, design, modified)
+            assert made(attendee_id, design, modified) == expected
+            assert len(events_of(expected)) == len(chosen)
+    assert made.head is not None and all(parts for parts in made.events.values())

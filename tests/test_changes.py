@@ -271,3 +271,86 @@ def test_attention_sentence_is_capped():
     sentence = changes.attention_sentence(3, ["x" * 3000])
     assert len(sentence) == changes.ATTENTION_LIMIT
     assert sentence.endswith("…")
+
+
+def test_reading_only_the_designs_a_change_reaches_misses_none(db, published, monkeypatch):
+    """The publish page reads only designs that picked a changed option (or were not checked
+    against the published version); for every kind of edit it must list exactly what checking
+    every design lists."""
+    import random
+
+    from configurator.errors import ConfiguratorError
+
+    rng = random.Random(5)
+    doc = events.draft(published)
+    schema = events.compiled(db, published["id"])
+    sessions = section(doc, "agenda")["sessions"]
+    for n in range(60):
+        picked = rng.sample(sessions, rng.randint(0, 5))
+        design = {
+            "agenda": {
+                s["id"]: {"format": rng.choice(s.get("formats") or ["in_person", "online"])}
+                for s in picked
+            },
+            "channels": {"email": {}},
+            "preferences": {"diet": rng.choice(["none", "vegan"])},
+        }
+        if schema.check(design).ok:
+            try:
+                person(db, published, f"P{n:02d}", design, confirm=rng.random() < 0.5)
+            except ConfiguratorError:
+                continue
+    old = next(iter(rng.sample(sessions, 1)))
+    db.execute(  # one design saved under an older version: always read again
+        "UPDATE designs SET version = 0 WHERE attendee_id = (SELECT min(attendee_id) FROM designs)"
+    )
+
+    def capacity(d):
+        option(d, "agenda", "maps")["capacity"] = 1
+
+    def moved(d):
+        option(d, "agenda", "maps")["start"] = option(d, "agenda", "opening")["start"]
+        option(d, "agenda", "maps")["end"] = option(d, "agenda", "opening")["end"]
+
+    def removed(d):
+        section(d, "agenda")["sessions"] = [
+            s for s in section(d, "agenda")["sessions"] if s["id"] != old["id"]
+        ]
+
+    def online_only(d):
+        option(d, "agenda", "opening")["formats"] = ["online"]
+
+    def room(d):
+        section(d, "agenda")["rooms"][1]["capacity"] = 2
+
+    def costlier(d):
+        option(d, "agenda", "sensors")["cost"] = 3
+
+    def budget(d):
+        d["budget"]["total"] = 1
+
+    def per_day(d):
+        section(d, "agenda")["per_day"]["max"] = 2
+
+    def renamed(d):
+        option(d, "agenda", "datasets")["title"] = "Data sets, renamed"
+        d["event"]["title"] = "Renamed camp"
+
+    reads = []
+    real_loads = json.loads
+    monkeypatch.setattr(
+        changes.json, "loads", lambda text: reads.append(1) or real_loads(text)
+    )
+    listed = 0
+    for edit in (capacity, moved, removed, online_only, room, costlier, budget, per_day, renamed):
+        draft = copy.deepcopy(doc)
+        edit(draft)
+        reads.clear()
+        targeted = changes.affected_designs(db, published["id"], draft, doc)
+        read_targeted = len(reads)
+        everything = changes.affected_designs(db, published["id"], draft)
+        assert targeted == everything, edit.__name__
+        if edit in (capacity, renamed):
+            assert read_targeted < len(reads), edit.__name__
+        listed += len(everything)
+    assert listed > 10

@@ -173,10 +173,10 @@ def test_import_31c3_then_reimport_changes_nothing(run, schema_file):
     result = run("import-sessions", "commons-camp", str(xml))
     assert result.exit_code == 0, result.output
     assert "138 added, 0 updated, 0 unchanged, 4 rooms added" in result.output
-    draft = connect(run.db_path).execute("SELECT draft FROM events").fetchone()[0]
+    draft = connect(run.db_path).execute("SELECT draft FROM event_drafts").fetchone()[0]
     result = run("import-sessions", "commons-camp", str(xml))
     assert "0 added, 0 updated, 138 unchanged, 0 rooms added" in result.output
-    assert connect(run.db_path).execute("SELECT draft FROM events").fetchone()[0] == draft
+    assert connect(run.db_path).execute("SELECT draft FROM event_drafts").fetchone()[0] == draft
     result = run("publish", "commons-camp")
     assert result.exit_code == 0, result.output
 

@@ -199,3 +199,52 @@ def test_defaults_are_filled(raw_example):
     assert full["sections"][2]["min"] == 0
     assert full["event"]["day_change"] == "00:00"
     assert raw_example == json.loads(json.dumps(raw_example))  # the input is not changed
+
+
+def test_the_fast_check_agrees_with_the_explaining_one():
+    """jsonschema-rs says yes or no to a draft; the Python validator explains a no. Both must
+    agree on every example and on hundreds of broken variants of each, or an invalid draft
+    could pass unexplained."""
+    import copy
+    import json
+    from pathlib import Path
+
+    from configurator import optionschema
+
+    fast, slow = optionschema._fast_meta_validator(), optionschema._meta_validator()
+    examples = sorted(Path(optionschema.SCHEMAS_DIR / "examples").glob("*.json"))
+    docs = [json.loads(p.read_text()) for p in examples]
+
+    def variants(doc):
+        def walk(node, path):
+            yield path, node
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    yield from walk(value, [*path, key])
+            elif isinstance(node, list):
+                for i, value in enumerate(node):
+                    yield from walk(value, [*path, i])
+
+        replacements = (None, 1, -1, 1.5, "", "x y", [], {}, True, "A" * 300, ...)
+        for n, (path, _node) in enumerate(walk(doc, [])):
+            if not path:
+                continue
+            # Each node gets one breakage, in turn: every kind meets every depth.
+            for replacement in [replacements[n % len(replacements)]]:
+                changed = copy.deepcopy(doc)
+                parent = changed
+                for part in path[:-1]:
+                    parent = parent[part]
+                if replacement is ...:
+                    del parent[path[-1]]
+                else:
+                    parent[path[-1]] = replacement
+                yield changed
+
+    checked = 0
+    for doc in docs:
+        assert fast.is_valid(doc) and not list(slow.iter_errors(doc))
+        for changed in variants(doc):
+            assert fast.is_valid(changed) == (not list(slow.iter_errors(changed))), changed
+            checked += 1
+    assert checked > 300

@@ -150,15 +150,73 @@ def test_popular_pairs_count_sessions_picked_together(db, small):
     assert figures(db, event).pairs[0].first_title == "Community mapping with OpenStreetMap"
 
 
-def test_pairs_are_bounded_to_the_most_picked_sessions(db, small, monkeypatch):
-    """Beyond the most-picked sessions, pairs are not counted, and the dashboard says how far
-    off a pair left out could be: never more than the picks of the best session left out."""
+def test_every_pair_is_counted_however_many_sessions(db, small):
+    """Pairs come from the tallies, which count every pair exactly: no bound to report."""
     event, _ = small
-    assert figures(db, event).pairs_bound == 0
-    monkeypatch.setattr(stats, "PAIR_SESSIONS", 2)
     d = figures(db, event)
-    assert [(p.first, p.second, p.count) for p in d.pairs] == [("maps", "opening", 3)]
-    assert d.pairs_bound == 1
+    assert d.pairs_bound == 0
+    counted = stats.popular_pairs(db, event["id"], events.compiled(db, event["id"]), limit=100)
+    assert len(counted) == 7 and sum(p.count for p in counted) == 9
+
+
+def tally_rows(db, event_id):
+    return sorted(
+        tuple(r)
+        for r in db.execute(
+            "SELECT kind, k1, k2, k3, n FROM tallies WHERE event_id = ? AND n <> 0",
+            [event_id],
+        )
+    )
+
+
+def test_tallies_kept_by_saves_equal_a_recount(db, small):
+    """Saves, a confirmation, a freed seat with a promotion from the waitlist and an emptied
+    design each change the tallies in their own transaction; the result is what counting every
+    design afresh gives, row for row."""
+    event, people = small
+    schema = events.compiled(db, event["id"])
+    designs.save_design(  # Ben gives up his seat in facilitation: Dev, waiting, gets it
+        db,
+        people["b"],
+        {
+            "agenda": {"opening": {"format": "in_person"}, "maps": {"format": "online"}},
+            "channels": {"sms": {"phone": PHONE}},
+            "preferences": {"diet": "vegetarian", "first_time": True},
+        },
+    )
+    assert designs.seats_held(db, people["d"]["id"])[0]["option"] == "facilitation"
+    designs.save_design(db, people["c"], {})
+    designs.save_design(
+        db,
+        people["e"],
+        {"agenda": {"closing": {"format": "online"}}, "preferences": {"guests": 5}},
+    )
+    kept = tally_rows(db, event["id"])
+    from configurator import tallies
+
+    tallies.rebuild(db, event["id"], schema)
+    assert tally_rows(db, event["id"]) == kept
+    assert ("pair", "agenda", "facilitation", "opening") in [r[:4] for r in kept]
+
+
+def test_a_fresh_process_reads_the_tallies_without_counting_again(db, small, monkeypatch):
+    """The dashboard of a new process (or another server) reads what saves kept; it recounts
+    only when the tallies disagree with the designs."""
+    from configurator import tallies
+
+    event, people = small
+    before = figures(db, event)
+
+    def refuse(*args):
+        raise AssertionError("counted every design again")
+
+    monkeypatch.setattr(tallies, "rebuild", refuse)
+    other = __import__("configurator.db", fromlist=["connect"]).connect(db.path)
+    designs.save_design(other, people["e"], {"agenda": {"maps": {"format": "online"}}})
+    after = figures(db, event)
+    assert after.funnel.started == before.funnel.started + 1
+    assert by_key(after)[("agenda", "maps")].unseated == by_key(before)[("agenda", "maps")].unseated + 1
+    other.conn.close()
 
 
 def test_channel_split_counts_every_option_in_schema_order(db, small):
@@ -187,24 +245,29 @@ def test_preference_distributions(db, small):
     }
 
 
-def test_picks_and_confirmations_per_day(db, small):
+def test_picks_and_confirmations_per_day(db, small, monkeypatch):
     event, people = small
-    db.execute(
-        "UPDATE picks SET picked_at = '2020-01-01T10:00:00+00:00' WHERE attendee_id = ?",
-        [people["a"]["id"]],
-    )
-    db.execute(
-        "UPDATE designs SET confirmed_at = '2020-01-02T10:00:00+00:00' WHERE attendee_id = ?",
-        [people["b"]["id"]],
-    )
+    from datetime import UTC, datetime
+
+    from configurator import clock
+
     today = stamp()[:10]
+    monkeypatch.setattr(clock, "now", lambda: datetime(2020, 1, 1, 10, tzinfo=UTC))
+    designs.save_design(db, people["e"], {"agenda": {"closing": {"format": "online"}}})
+    monkeypatch.setattr(clock, "now", lambda: datetime(2020, 1, 2, 10, tzinfo=UTC))
+    complete = {
+        "agenda": {s: {"format": "online"} for s in ("opening", "maps", "closing")},
+        "channels": {"email": {}},
+        "preferences": {"diet": "none"},
+    }
+    designs.save_design(db, people["f"], complete, confirm=True)
     d = figures(db, event)
-    assert d.picks_per_day == [("2020-01-01", 4), (today, 11)]
-    assert d.confirmations_per_day == [("2020-01-02", 1), (today, 1)]
+    assert d.picks_per_day == [("2020-01-01", 1), ("2020-01-02", 4), (today, 15)]
+    assert d.confirmations_per_day == [("2020-01-02", 1), (today, 2)]
 
 
 def test_figures_follow_a_changed_design(db, small):
-    """The per-block cache notices a save: the next dashboard shows the new numbers."""
+    """A save changes the tallies: the next dashboard shows the new numbers."""
     event, people = small
     before = figures(db, event)
     designs.save_design(
@@ -240,7 +303,7 @@ def test_figures_drop_a_deleted_attendee(db, small):
 
 
 def test_blocks_add_up_to_the_whole(db, example):
-    """Attendees spread over several id blocks sum to the same figures as one block would."""
+    """Attendees whose ids lie far apart all count."""
     event = events.create_event(db, example)
     events.publish(db, event["slug"])
     diets = Counter()
@@ -323,16 +386,84 @@ def test_dashboard_page_shows_charts_and_tables(client, db, organiser, small):
     assert "HX-Request" in partial.headers["Vary"]
 
 
-def test_a_new_version_starts_fresh_counts(db, small):
-    """Publishing again keeps one cache per event: the new version's, with the same figures."""
+def test_a_new_version_that_counts_alike_keeps_the_counts(db, small, monkeypatch):
+    """A version that counts the same questions and sessions keeps the tallies as they are:
+    publishing it writes none of them."""
+    from configurator import tallies
+
     event, _ = small
     before = figures(db, event)
+    kept = tally_rows(db, event["id"])
     draft = events.draft(events.get_event(db, event["slug"]))
     draft["event"]["title"] = "Commons Camp, revised"
     events.save_draft(db, event["slug"], draft)
+
+    def refuse(*args):
+        raise AssertionError("counted every design again")
+
+    monkeypatch.setattr(tallies, "rebuild", refuse)
     events.publish(db, event["slug"])
+    assert events.compiled(db, event["id"]).version == 2
     after = figures(db, event)
     assert after.demand == before.demand
-    assert [k for k in stats._caches if k[1] == event["id"] and k[0] == db.path] == [
-        (db.path, event["id"], 2)
+    assert tally_rows(db, event["id"]) == kept
+
+
+def test_a_difference_is_the_change_in_contributions(db, small):
+    """tallies.difference looks only at what differs; it must agree with counting both whole."""
+    from configurator import tallies
+
+    event, _ = small
+    schema = events.compiled(db, event["id"])
+    documents = [
+        {},
+        {"agenda": {"opening": {"format": "in_person"}, "maps": {"format": "online"}}},
+        {
+            "agenda": {"maps": {"format": "in_person"}, "closing": {"format": "online"}},
+            "channels": {"email": {}},
+            "preferences": {"diet": "vegan", "guests": 2, "first_time": False},
+        },
+        {"preferences": {"diet": "vegan", "guests": 2.5, "first_time": True}},
     ]
+
+    def facts(n, status, day):
+        doc = documents[n]
+        picks = {
+            (sid, oid): (int(detail.get("format") == "in_person"), day)
+            for sid, value in doc.items()
+            if sid != "preferences"
+            for oid, detail in value.items()
+        }
+        return tallies.Facts(status, day if status == "confirmed" else None, doc, picks)
+
+    states = [None] + [
+        facts(n, status, day)
+        for n in range(len(documents))
+        for status in ("draft", "confirmed")
+        for day in ("2020-01-01", "2020-01-02")
+    ]
+    for before in states:
+        for after in states:
+            whole = tallies.contributions(schema, after)
+            whole.subtract(tallies.contributions(schema, before))
+            expected = Counter({k: n for k, n in whole.items() if n})
+            assert tallies.difference(schema, before, after) == expected
+
+
+def test_a_version_that_counts_other_questions_counts_afresh(db, small):
+    """Dropping a counted question changes what the tallies hold: publishing recounts them."""
+    from configurator import tallies
+
+    event, _ = small
+    draft = events.draft(events.get_event(db, event["slug"]))
+    prefs = next(s for s in draft["sections"] if s["id"] == "preferences")
+    prefs["fields"] = [f for f in prefs["fields"] if f["id"] != "diet"]
+    events.save_draft(db, event["slug"], draft)
+    events.publish(db, event["slug"])
+    schema = events.compiled(db, event["id"])
+    assert schema.version == 2
+    assert "diet" not in {d.question_id for d in figures(db, event).distributions}
+    kept = tally_rows(db, event["id"])
+    assert not [r for r in kept if r[0] == "answer" and r[2] == "diet"]
+    tallies.rebuild(db, event["id"], schema)
+    assert tally_rows(db, event["id"]) == kept

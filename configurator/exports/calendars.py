@@ -9,7 +9,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from ..agenda import calendar
+from ..agenda import Calendars
 from ..compiler import CompiledSchema
 from .batches import Progress, attendee_batches, design_count
 from .exporter import ExportFormat
@@ -20,10 +20,11 @@ def calendar_files(
     db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, tick: Progress
 ) -> Iterator[tuple[str, bytes]]:
     """(file name, iCalendar bytes) for every attendee with a design."""
+    calendar = Calendars(schema)  # each session's VEVENT serialised once, not per attendee
     for batch in attendee_batches(db, event_id, tick, with_design_only=True):
         for row in batch:
             modified = datetime.fromisoformat(row.updated_at)
-            ics = calendar(schema, row.id, json.loads(row.document), modified)
+            ics = calendar(row.id, json.loads(row.document), modified)
             yield f"{row.id:07d}-{_file_word(row.name)}.ics", ics
 
 

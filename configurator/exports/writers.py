@@ -13,6 +13,7 @@ CHUNK = 64 * 1024
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _STARTS = frozenset(_FORMULA_STARTS)
 ROWS_PER_WRITE = 256
+ZIP_LEVEL = 1
 
 
 def defuse(value: Any) -> Any:
@@ -52,25 +53,30 @@ class _Sink(io.RawIOBase):
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
+        self.size = 0
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
         self.parts.append(bytes(data))
+        self.size += len(data)
         return len(data)
 
     def take(self) -> bytes:
-        data, self.parts = b"".join(self.parts), []
+        data, self.parts, self.size = b"".join(self.parts), [], 0
         return data
 
 
 def zip_chunks(files: Iterable[tuple[str, bytes]]) -> Iterator[bytes]:
     """A zip archive written as a stream (no seeking), a member at a time."""
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # Level 1: calendars and CSV compress nearly as well as at zlib's default, several times faster.
+    with zipfile.ZipFile(
+        sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL
+    ) as archive:
         for name, data in files:
             archive.writestr(name, data)
-            if sum(len(p) for p in sink.parts) >= CHUNK:
+            if sink.size >= CHUNK:
                 yield sink.take()
     yield sink.take()

@@ -1,4 +1,4 @@
-"""The XLSX workbook: a sheet per section, a row per attendee, written in openpyxl's write-only mode."""
+"""The XLSX workbook: a sheet per section, a row per attendee, streamed by XlsxWriter."""
 
 from __future__ import annotations
 
@@ -71,21 +71,35 @@ def _xlsx_cell(value: Any) -> Any:
 def xlsx_chunks(
     sheets: tuple[list[tuple[str, list[str]]], Iterator[list[list[Any]]]],
 ) -> Iterator[bytes]:
-    """An XLSX workbook built in openpyxl's write-only mode on disk, then streamed in chunks."""
-    from openpyxl import Workbook
+    """An XLSX workbook written by XlsxWriter in constant-memory mode on disk, then streamed.
+
+    Constant memory: each sheet's rows go to its own temporary file as they come (strings
+    inline, no shared table), so memory stays flat however many attendees there are. Text is
+    always text: no cell is turned into a formula, a link or a number.
+    """
+    import xlsxwriter
 
     headers, rows = sheets
-    workbook = Workbook(write_only=True)
-    worksheets = []
-    for title, header in headers:
-        worksheet = workbook.create_sheet(title)
-        worksheet.append(header)
-        worksheets.append(worksheet)
-    for per_sheet in rows:
-        for worksheet, row in zip(worksheets, per_sheet, strict=True):
-            worksheet.append([_xlsx_cell(v) for v in row])
-    with tempfile.TemporaryFile() as file:
-        workbook.save(file)
+    with tempfile.TemporaryDirectory() as scratch, tempfile.TemporaryFile() as file:
+        workbook = xlsxwriter.Workbook(
+            file,
+            {
+                "constant_memory": True,
+                "tmpdir": scratch,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        worksheets = []
+        for title, header in headers:
+            worksheet = workbook.add_worksheet(title)
+            worksheet.write_row(0, 0, header)
+            worksheets.append(worksheet)
+        for n, per_sheet in enumerate(rows, start=1):
+            for worksheet, row in zip(worksheets, per_sheet, strict=True):
+                worksheet.write_row(n, 0, [_xlsx_cell(v) for v in row])
+        workbook.close()
         file.seek(0)
         while chunk := file.read(CHUNK):
             yield chunk

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask, Response, abort, current_app, g
 from flask_wtf.csrf import CSRFProtect
+from jinja2 import FileSystemBytecodeCache
 
 from . import error_handlers, languages
 from .access import load_principal
@@ -22,6 +23,9 @@ CSP = (
 
 def init_app(app: Flask) -> None:
     """Register extensions, hooks, error handlers and blueprints."""
+    # Compiled templates kept on disk (Jinja checks each against its source): a fresh process
+    # renders its first page without compiling the templates again, which took most of it.
+    app.jinja_env.bytecode_cache = FileSystemBytecodeCache()
     csrf.init_app(app)
     htmx.init_app(app)
     languages.init_app(app)

@@ -81,7 +81,7 @@ def edit(
     with the add form still filled in, so nothing half-made appears in the lists.
     """
     db, slug = get_db(), g.event["slug"]
-    stored = attempt = events.draft(g.event)
+    stored = attempt = None
     try:
         # Read, change and save in one transaction, so two organisers' edits never undo each other.
         with write(db):

@@ -201,12 +201,15 @@ def _publish_context() -> dict[str, Any]:
     db = get_db()
     doc = events.draft(g.event)
     latest = changes.latest_document(db, g.event["id"])
+    # Each schema compiled once for the page: the published one is kept per process anyway.
+    published = events.compiled(db, g.event["id"]) if latest else None
+    draft = CompiledSchema(doc)
     return console.context(
         doc,
         version=events.latest_number(db, g.event["id"]),
         unchanged=latest == doc,
-        changes=changes.schema_changes(latest, doc, designs.seats_taken(db, g.event["id"])),
-        affected=changes.affected_designs(db, g.event["id"], doc) if latest else [],
+        changes=changes.schema_changes(published, draft, designs.seats_taken(db, g.event["id"])),
+        affected=changes.affected_designs(db, g.event["id"], draft, published) if latest else [],
     )
 
 

@@ -81,7 +81,7 @@ def put_design(token: str) -> Response:
         raise BadRequest("confirm must be true or false.")
     document = body["design"]
     try:
-        saved = designs.save_design(db, attendee, document, confirm=confirm)
+        saved = designs.save_design(db, attendee, document, confirm=confirm, schema=schema)
     except SeatTaken as error:
         return error_response(
             error.status,
@@ -90,7 +90,7 @@ def put_design(token: str) -> Response:
             error.problems,
             waitlist=_waitlist_offers(schema, token, document, error.problems),
         )
-    return jsonify(designs.design_state(db, attendee, schema, saved.warnings))
+    return jsonify(designs.saved_state(saved))
 
 
 @bp.post("/designs/<token>/waitlist")
