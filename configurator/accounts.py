@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import sqlite_utils
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import limits
 from .attendees import EMAIL
 from .clock import now, stamp
-from .db import write
+from .db import Database, write
 from .errors import BadRequest, Forbidden, NotFound
 from .tokens import new_token, token_hash
 
@@ -22,7 +21,7 @@ FAILURE_WINDOW_SECONDS = 15 * 60
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 
-def create_account(db: sqlite_utils.Database, email: str, name: str, password: str) -> int:
+def create_account(db: Database, email: str, name: str, password: str) -> int:
     """Create an account and return its id."""
     email, name = email.strip(), name.strip()
     if not EMAIL.match(email):
@@ -31,16 +30,17 @@ def create_account(db: sqlite_utils.Database, email: str, name: str, password: s
         raise BadRequest("Give a name.")
     if len(password) < 10:
         raise BadRequest("Choose a password of at least 10 characters.")
-    with write(db):
+    with write(db, [f"account-email:{email.lower()}"]):
         if db.execute("SELECT 1 FROM accounts WHERE email = ?", [email]).fetchone():
             raise BadRequest(f"An account for {email} already exists.")
         return db.execute(
-            "INSERT INTO accounts (email, name, password_hash, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO accounts (email, name, password_hash, created_at) VALUES (?, ?, ?, ?)"
+            " RETURNING id",
             [email, name, _hasher.hash(password), stamp()],
-        ).lastrowid
+        ).fetchone()[0]
 
 
-def get_account(db: sqlite_utils.Database, account_id: int) -> dict[str, Any]:
+def get_account(db: Database, account_id: int) -> dict[str, Any]:
     """The account with this id."""
     row = db.execute(
         "SELECT id, email, name, created_at FROM accounts WHERE id = ?", [account_id]
@@ -50,7 +50,7 @@ def get_account(db: sqlite_utils.Database, account_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def authenticate(db: sqlite_utils.Database, email: str, password: str, client: str) -> int:
+def authenticate(db: Database, email: str, password: str, client: str) -> int:
     """The account id for a correct email and password; rate-limited per address and client."""
     key = f"{email.strip().lower()}|{client}"
     message = "Too many failed sign-ins. Wait 15 minutes and try again."
@@ -77,7 +77,7 @@ def authenticate(db: sqlite_utils.Database, email: str, password: str, client: s
 
 
 def start_session(
-    db: sqlite_utils.Database, *, account_id: int | None = None, attendee_id: int | None = None
+    db: Database, *, account_id: int | None = None, attendee_id: int | None = None
 ) -> str:
     """Open a server-side session and return its secret id (for the signed cookie)."""
     sid = new_token()
@@ -90,7 +90,7 @@ def start_session(
     return sid
 
 
-def session_principal(db: sqlite_utils.Database, sid: str) -> dict[str, Any] | None:
+def session_principal(db: Database, sid: str) -> dict[str, Any] | None:
     """Who a live session belongs to ({account_id, attendee_id}), or None if it ended."""
     row = db.execute(
         "SELECT account_id, attendee_id FROM web_sessions WHERE id_hash = ? AND expires_at > ?",
@@ -99,13 +99,13 @@ def session_principal(db: sqlite_utils.Database, sid: str) -> dict[str, Any] | N
     return dict(row) if row else None
 
 
-def end_session(db: sqlite_utils.Database, sid: str) -> None:
+def end_session(db: Database, sid: str) -> None:
     """End a session on the server, so a copied cookie stops working too."""
     with write(db):
         db.execute("DELETE FROM web_sessions WHERE id_hash = ?", [token_hash(sid)])
 
 
-def grant(db: sqlite_utils.Database, event_id: int, account_id: int, role: str) -> None:
+def grant(db: Database, event_id: int, account_id: int, role: str) -> None:
     """Give an account a role on an event: organiser (everything) or staff (read-only)."""
     if role not in ("organiser", "staff"):
         raise BadRequest("A role is organiser or staff.")
@@ -117,7 +117,7 @@ def grant(db: sqlite_utils.Database, event_id: int, account_id: int, role: str) 
         )
 
 
-def role_on(db: sqlite_utils.Database, event_id: int, account_id: int | None) -> str | None:
+def role_on(db: Database, event_id: int, account_id: int | None) -> str | None:
     """The account's role on the event, or None."""
     if account_id is None:
         return None

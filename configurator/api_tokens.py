@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
 from .clock import stamp
-from .db import write
+from .db import Database, write
 from .errors import NotFound
 from .tokens import new_token, token_hash
 
 
-def issue(db: sqlite_utils.Database, account_id: int, label: str) -> str:
+def issue(db: Database, account_id: int, label: str) -> str:
     """Issue an API token for an account (shown once, stored as a hash)."""
     token = "cfg_" + new_token()
     with write(db):
@@ -23,7 +21,7 @@ def issue(db: sqlite_utils.Database, account_id: int, label: str) -> str:
     return token
 
 
-def account_for(db: sqlite_utils.Database, token: str) -> int | None:
+def account_for(db: Database, token: str) -> int | None:
     """The account an API token belongs to, or None."""
     row = db.execute(
         "SELECT account_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
@@ -32,7 +30,7 @@ def account_for(db: sqlite_utils.Database, token: str) -> int | None:
     return row[0] if row else None
 
 
-def of_account(db: sqlite_utils.Database, account_id: int) -> list[dict[str, Any]]:
+def of_account(db: Database, account_id: int) -> list[dict[str, Any]]:
     """The account's API tokens (never the secrets), newest first."""
     rows = db.execute(
         "SELECT id, label, created_at, revoked_at FROM api_tokens WHERE account_id = ?"
@@ -42,7 +40,7 @@ def of_account(db: sqlite_utils.Database, account_id: int) -> list[dict[str, Any
     return [dict(r) for r in rows]
 
 
-def revoke(db: sqlite_utils.Database, account_id: int, token_id: int) -> None:
+def revoke(db: Database, account_id: int, token_id: int) -> None:
     """Revoke one of the account's API tokens; NotFound if it is not theirs."""
     with write(db):
         row = db.execute(

@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from . import limits
 from .clock import now, stamp
-from .db import write
+from .db import Database, write
 from .delivery import outbox
 from .errors import BadRequest, Forbidden, NotFound
 from .tokens import new_token, token_hash
@@ -43,12 +41,12 @@ def clean_person(name: str, email: str) -> tuple[str, str]:
 
 
 def invite(
-    db: sqlite_utils.Database, event_id: int, name: str, email: str, source: str = "invited"
+    db: Database, event_id: int, name: str, email: str, source: str = "invited"
 ) -> Invitation:
     """Add an attendee (or re-issue the link of an existing one) and return the new secrets."""
     name, email = clean_person(name, email)
     token, feed = new_token(), new_token()
-    with write(db):
+    with write(db, [f"attendees:{event_id}"]):
         existing = db.execute(
             "SELECT id FROM attendees WHERE event_id = ? AND email = ? COLLATE NOCASE",
             [event_id, email],
@@ -63,13 +61,13 @@ def invite(
         else:
             attendee_id = db.execute(
                 "INSERT INTO attendees (event_id, name, email, token_hash, feed_token_hash,"
-                " source, invited_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " source, invited_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 [event_id, name, email, token_hash(token), token_hash(feed), source, stamp()],
-            ).lastrowid
+            ).fetchone()[0]
     return Invitation(get_attendee(db, attendee_id), token, feed)
 
 
-def get_attendee(db: sqlite_utils.Database, attendee_id: int) -> dict[str, Any]:
+def get_attendee(db: Database, attendee_id: int) -> dict[str, Any]:
     """The attendee with this id; raise NotFound if there is none."""
     row = db.execute("SELECT * FROM attendees WHERE id = ?", [attendee_id]).fetchone()
     if row is None:
@@ -77,7 +75,7 @@ def get_attendee(db: sqlite_utils.Database, attendee_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def by_token(db: sqlite_utils.Database, token: str) -> dict[str, Any]:
+def by_token(db: Database, token: str) -> dict[str, Any]:
     """The attendee a personal link belongs to; NotFound if unknown, Forbidden if revoked."""
     row = db.execute(
         "SELECT * FROM attendees WHERE token_hash = ?", [token_hash(token or "")]
@@ -89,7 +87,7 @@ def by_token(db: sqlite_utils.Database, token: str) -> dict[str, Any]:
     return dict(row)
 
 
-def by_feed_token(db: sqlite_utils.Database, token: str) -> dict[str, Any]:
+def by_feed_token(db: Database, token: str) -> dict[str, Any]:
     """The attendee a private calendar feed belongs to."""
     row = db.execute(
         "SELECT * FROM attendees WHERE feed_token_hash = ? AND revoked_at IS NULL",
@@ -100,7 +98,7 @@ def by_feed_token(db: sqlite_utils.Database, token: str) -> dict[str, Any]:
     return dict(row)
 
 
-def mark_opened(db: sqlite_utils.Database, attendee_id: int) -> None:
+def mark_opened(db: Database, attendee_id: int) -> None:
     """Record the first time an attendee opened their link."""
     with write(db):
         db.execute(
@@ -109,7 +107,7 @@ def mark_opened(db: sqlite_utils.Database, attendee_id: int) -> None:
         )
 
 
-def revoke(db: sqlite_utils.Database, attendee_id: int) -> None:
+def revoke(db: Database, attendee_id: int) -> None:
     """Revoke an attendee's link and end every session it opened."""
     with write(db):
         get_attendee(db, attendee_id)
@@ -117,17 +115,17 @@ def revoke(db: sqlite_utils.Database, attendee_id: int) -> None:
         db.execute("DELETE FROM web_sessions WHERE attendee_id = ?", [attendee_id])
 
 
-def reissue_link(db: sqlite_utils.Database, attendee_id: int) -> str:
+def reissue_link(db: Database, attendee_id: int) -> str:
     """Issue a fresh personal link (the old one stops working; the calendar feed keeps going)."""
     return _replace_secret(db, attendee_id, "UPDATE attendees SET token_hash = ? WHERE id = ?")
 
 
-def new_feed_token(db: sqlite_utils.Database, attendee_id: int) -> str:
+def new_feed_token(db: Database, attendee_id: int) -> str:
     """Issue a fresh calendar-feed secret (the old feed URL stops working)."""
     return _replace_secret(db, attendee_id, "UPDATE attendees SET feed_token_hash = ? WHERE id = ?")
 
 
-def _replace_secret(db: sqlite_utils.Database, attendee_id: int, update: str) -> str:
+def _replace_secret(db: Database, attendee_id: int, update: str) -> str:
     secret = new_token()
     with write(db):
         db.execute(update, [token_hash(secret), attendee_id])
@@ -142,7 +140,7 @@ REISSUE_PAUSE_SECONDS = 15 * 60
 
 
 def register(
-    db: sqlite_utils.Database,
+    db: Database,
     event: dict[str, Any],
     name: str,
     email: str,
@@ -157,7 +155,7 @@ def register(
     """
     name, email = clean_person(name, email)
     key = f"register|{client}"
-    with write(db):
+    with write(db, [f"attendees:{event['id']}", f"limits:{key}"]):
         limits.check(
             db,
             key,

@@ -6,11 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
-
 from . import designs, events
 from .compiler import CompiledSchema, Option
-from .db import write
+from .db import Database, write
 from .delivery import outbox
 
 Key = tuple[str, str]
@@ -46,7 +44,7 @@ class Published:
     affected: list[Affected]
 
 
-def latest_document(db: sqlite_utils.Database, event_id: int) -> dict[str, Any] | None:
+def latest_document(db: Database, event_id: int) -> dict[str, Any] | None:
     """The newest published option schema of an event, or None before the first publish."""
     row = db.execute(
         "SELECT document FROM schema_versions WHERE event_id = ? ORDER BY number DESC LIMIT 1",
@@ -370,7 +368,7 @@ def _rule_changes(before: CompiledSchema, after: CompiledSchema) -> list[Change]
 
 
 def affected_designs(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     document: Document,
     published: Document | None = None,
@@ -479,7 +477,7 @@ def _touched_options(before: CompiledSchema, after: CompiledSchema) -> set[Key] 
     return touched
 
 
-def _last_seated(db: sqlite_utils.Database, event_id: int, key: Key, count: int) -> list[int]:
+def _last_seated(db: Database, event_id: int, key: Key, count: int) -> list[int]:
     """The attendees who took the last `count` seats of an option, latest first."""
     rows = db.execute(
         "SELECT attendee_id FROM picks WHERE event_id = ? AND section_id = ? AND option_id = ?"
@@ -502,7 +500,7 @@ def attention_sentence(number: int, reasons: list[str]) -> str:
 
 
 def mark_attention(
-    db: sqlite_utils.Database,
+    db: Database,
     number: int,
     affected: list[Affected],
     event: dict[str, Any] | None = None,
@@ -527,7 +525,7 @@ def mark_attention(
                 )
 
 
-def publish(db: sqlite_utils.Database, slug: str, account_id: int | None = None) -> Published:
+def publish(db: Database, slug: str, account_id: int | None = None) -> Published:
     """Publish the draft and mark the designs it breaks, in one transaction."""
     with write(db):
         event = events.get_event(db, slug)

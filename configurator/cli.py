@@ -12,19 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import click
-import sqlite_utils
 
 from . import PROJECT_ROOT, accounts, events, invitations, optionschema
 from . import demo as demo_event
-from .db import connect
+from .db import Database, connect, is_postgres, migrate
 from .errors import ConfiguratorError
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
 
 def default_db_path() -> str:
-    """The database the commands use unless --db says otherwise."""
-    return os.environ.get("CONFIGURATOR_DB", str(PROJECT_ROOT / "instance" / "configurator.db"))
+    """The database the commands use unless --db says otherwise: a PostgreSQL URL or a file."""
+    return os.environ.get("CONFIGURATOR_DATABASE_URL") or os.environ.get(
+        "CONFIGURATOR_DB", str(PROJECT_ROOT / "instance" / "configurator.db")
+    )
 
 
 def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -45,19 +46,31 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(dir_okay=False),
     default=None,
-    help="SQLite database file (default: $CONFIGURATOR_DB or instance/configurator.db).",
+    help="SQLite database file, or a postgresql:// URL (default: $CONFIGURATOR_DATABASE_URL,"
+    " else $CONFIGURATOR_DB, else instance/configurator.db).",
 )
+@click.option("--database-url", default=None, help="A postgresql:// URL (the same as --db URL).")
 @click.pass_context
-def cli(ctx: click.Context, db_path: str | None) -> None:
+def cli(ctx: click.Context, db_path: str | None, database_url: str | None) -> None:
     """Experience configurator: option schemas, attendee designs, exports."""
-    ctx.obj = {"db_path": db_path or default_db_path()}
+    ctx.obj = {"db_path": database_url or db_path or default_db_path()}
 
 
-def open_db(ctx: click.Context) -> sqlite_utils.Database:
-    """The database named by --db, created and migrated if needed."""
+def open_db(ctx: click.Context) -> Database:
+    """The database named by --db: a SQLite file is created and migrated if needed."""
     return connect(ctx.obj["db_path"])
+
+
+def shown(target: str) -> str:
+    """A database setting as it may be printed: a URL without its password."""
+    if not is_postgres(target):
+        return target
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(target)
+    where = f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+    return f"postgresql://{parts['user']}@{where}" if parts.get("user") else f"postgresql://{where}"
 
 
 def read_schema_file(path: str) -> dict[str, Any]:
@@ -68,10 +81,11 @@ def read_schema_file(path: str) -> dict[str, Any]:
 
 @cli.command()
 @click.pass_context
+@handles_errors
 def init(ctx: click.Context) -> None:
-    """Create or migrate the database."""
-    open_db(ctx)
-    click.echo(f"Database ready: {ctx.obj['db_path']}")
+    """Create or migrate the database (on PostgreSQL, once, however many servers run it)."""
+    ran = migrate(ctx.obj["db_path"])
+    click.echo(f"Database ready: {shown(ctx.obj['db_path'])} ({ran} schema step(s) applied).")
 
 
 @cli.group()
@@ -106,7 +120,7 @@ def event_create(ctx: click.Context, file: str, owner: str | None) -> None:
     click.echo(f"Created event {created['slug']!r} (draft; publish it to let attendees design).")
 
 
-def _account_id(db: sqlite_utils.Database, email: str) -> int:
+def _account_id(db: Database, email: str) -> int:
     row = db.execute("SELECT id FROM accounts WHERE email = ?", [email]).fetchone()
     if row is None:
         raise ConfiguratorError(f"There is no account for {email}.")
@@ -257,14 +271,16 @@ def account_create(
 @handles_errors
 def demo(ctx: click.Context, reset: bool, base_url: str) -> None:
     """Create a published demo un-conference with an organiser and invited attendees."""
-    path = Path(ctx.obj["db_path"])
+    target = ctx.obj["db_path"]
+    if reset and is_postgres(target):
+        raise ConfiguratorError("--reset deletes a SQLite file; on PostgreSQL drop the database.")
     if reset:
         for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+            Path(target + suffix).unlink(missing_ok=True)
     made = demo_event.create(open_db(ctx), date.today(), base_url)
     base = base_url.rstrip("/")
     click.echo(f"Demo event: {made.title} ({made.slug}), version 1 published.")
-    click.echo(f"Database: {path}")
+    click.echo(f"Database: {shown(target)}")
     click.echo("")
     click.echo(f"Organiser sign-in: {base}/login")
     click.echo(f"  email: {demo_event.ORGANISER}   password: {made.password}")
@@ -287,9 +303,12 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
 
     from . import create_app
 
-    os.environ["CONFIGURATOR_DB"] = ctx.obj["db_path"]
+    target = ctx.obj["db_path"]
+    os.environ["CONFIGURATOR_DATABASE_URL" if is_postgres(target) else "CONFIGURATOR_DB"] = target
     app = create_app()
-    click.echo(f"Serving on http://{host}:{port}  (database {ctx.obj['db_path']}; Ctrl-C stops)")
+    if is_postgres(target):
+        connect(target).close()  # refuse to serve a database `configurator init` has not migrated
+    click.echo(f"Serving on http://{host}:{port}  (database {shown(target)}; Ctrl-C stops)")
     waitress_serve(
         app,
         host=host,
@@ -346,19 +365,11 @@ def worker_command(
         signal.signal(number, lambda *_: stop.set())
     mail_to = delivery.mail.shown() if delivery.mail else "no mail server (CONFIGURATOR_MAIL_URL)"
     click.echo(
-        f"Worker {worker.worker_name()} on {ctx.obj['db_path']}, mail to {mail_to}; Ctrl-C stops."
+        f"Worker {worker.worker_name()} on {shown(ctx.obj['db_path'])}, mail to {mail_to}; Ctrl-C stops."
     )
-    try:
-        worker.run(
-            db,
-            stop,
-            batch=batch,
-            poll=poll,
-            lease=timedelta(seconds=lease),
-            concurrency=concurrency,
-        )
-    finally:
-        mail.close()
+    worker.run(
+        db, stop, batch=batch, poll=poll, lease=timedelta(seconds=lease), concurrency=concurrency
+    )
 
 
 @cli.command("mailsink")
@@ -396,6 +407,7 @@ def backup_command(ctx: click.Context, target: str) -> None:
     """Copy the database to TARGET, consistently, while the server keeps taking writes."""
     from . import backup
 
+    _sqlite_only(ctx, "backup")
     counts = backup.backup(ctx.obj["db_path"], target)
     click.echo(f"Backed up to {target}: " + _counted(counts))
 
@@ -409,6 +421,7 @@ def restore_command(ctx: click.Context, source: str, yes: bool) -> None:
     """Replace the database with the backup SOURCE (checked before anything is replaced)."""
     from . import backup
 
+    _sqlite_only(ctx, "restore")
     backup.verify(source)
     if not yes:
         click.confirm(
@@ -416,6 +429,29 @@ def restore_command(ctx: click.Context, source: str, yes: bool) -> None:
         )
     counts = backup.restore(source, ctx.obj["db_path"])
     click.echo(f"Restored {ctx.obj['db_path']} from {source}: " + _counted(counts))
+
+
+@cli.command("copy-to")
+@click.argument("url")
+@click.pass_context
+@handles_errors
+def copy_to_command(ctx: click.Context, url: str) -> None:
+    """Copy the SQLite database (--db) into the empty PostgreSQL database at URL, checked row by row."""
+    from .copy_to import copy_to
+
+    if not is_postgres(url):
+        raise ConfiguratorError("Give the PostgreSQL database as a postgresql:// URL.")
+    _sqlite_only(ctx, "copy-to")
+    counts = copy_to(ctx.obj["db_path"], url)
+    click.echo(f"Copied {ctx.obj['db_path']} into {shown(url)}, every row checked: " + _counted(counts))
+
+
+def _sqlite_only(ctx: click.Context, what: str) -> None:
+    if is_postgres(ctx.obj["db_path"]):
+        raise ConfiguratorError(
+            f"`configurator {what}` copies a SQLite file. For PostgreSQL use pg_dump and"
+            " pg_restore, as docs/deploy.md shows."
+        )
 
 
 def _counted(counts: dict[str, int]) -> str:

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from . import accounts, attendees, designs, events, optionschema, proposals
 from .attendees import Invitation
+from .db import Database
 from .delivery.links import send_link
 from .errors import Conflict
 
@@ -29,7 +28,7 @@ class Demo:
     links: list[Invitation]
 
 
-def create(db: sqlite_utils.Database, today: date, base_url: str | None = None) -> Demo:
+def create(db: Database, today: date, base_url: str | None = None) -> Demo:
     """Create the demo event, its accounts, attendees, one confirmed design and one proposal.
 
     With a base URL, each attendee's invitation (carrying the link printed for them) is queued

@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from . import events, tallies
 from .clock import stamp
 from .compiler import CompiledSchema, dumps
-from .db import write
+from .db import SQLITE, Database, MissingLocks, require_locks, seat_lock, write
 from .delivery import outbox, settings
 from .errors import BadRequest, Conflict, DesignInvalid, NotFound, Problem, SeatTaken, WindowClosed
 from .optionschema import pointer
@@ -37,7 +35,7 @@ class Saved:
     waitlists: list[dict[str, Any]]
 
 
-def get_design(db: sqlite_utils.Database, attendee_id: int) -> dict[str, Any] | None:
+def get_design(db: Database, attendee_id: int) -> dict[str, Any] | None:
     """The attendee's stored design row with its document parsed, or None before any save."""
     row = db.execute("SELECT * FROM designs WHERE attendee_id = ?", [attendee_id]).fetchone()
     if row is None:
@@ -80,7 +78,7 @@ _HELD = (
 )
 
 
-def _held(db: sqlite_utils.Database, attendee: dict[str, Any]) -> _Held:
+def _held(db: Database, attendee: dict[str, Any]) -> _Held:
     held = _Held()
     aid = attendee["id"]
     for kind, a, b, c, n, t in db.execute(_HELD, [aid, aid, aid, attendee["event_id"]]):
@@ -96,7 +94,7 @@ def _held(db: sqlite_utils.Database, attendee: dict[str, Any]) -> _Held:
 
 
 def save_design(
-    db: sqlite_utils.Database,
+    db: Database,
     attendee: dict[str, Any],
     document: Any,
     *,
@@ -121,7 +119,27 @@ def save_design(
     if report.errors:
         raise DesignInvalid(_count_sentence(report.errors), report.errors)
     settings.check_contacts(db, event["id"], schema, document)
-    with write(db):
+    locks = _seat_locks(db, schema, attendee, document) | {design_lock(attendee["id"])}
+    while True:
+        try:
+            return _save(db, schema, window, event, attendee, document, report, confirm, locks)
+        except MissingLocks as more:  # seats changed hands since the guess: again, with those
+            locks |= more.locks
+
+
+def _save(
+    db: Database,
+    schema: CompiledSchema,
+    window: events.Window,
+    event: dict[str, Any],
+    attendee: dict[str, Any],
+    document: dict[str, Any],
+    report: Any,
+    confirm: bool,
+    locks: set[str],
+) -> Saved:
+    """The save's one write transaction, holding the seat locks of every option it may change."""
+    with write(db, locks):
         held = _held(db, attendee)
         if held.latest is not None and held.latest != schema.version:
             schema = events.compiled(db, event["id"], held.latest)
@@ -170,13 +188,49 @@ def save_design(
     )
 
 
+def design_lock(attendee_id: int) -> str:
+    """The lock that lets one change at a time at an attendee's design (and their picks)."""
+    return f"design:{attendee_id}"
+
+
+def _seat_locks(
+    db: Database, schema: CompiledSchema, attendee: dict[str, Any], document: dict[str, Any]
+) -> set[str]:
+    """The seat locks a save will need: options with a capacity it newly seats or frees.
+
+    Read before the transaction from the seats held now; the transaction checks its guess
+    (require_locks). SQLite needs none: BEGIN IMMEDIATE already lets one writer in at a time.
+    """
+    if db.dialect == SQLITE:
+        return set()
+    held = {
+        (r[0], r[1])
+        for r in db.execute(
+            "SELECT section_id, option_id FROM picks WHERE attendee_id = ? AND seated = 1",
+            [attendee["id"]],
+        )
+    }
+    wanted = {
+        (sid, oid)
+        for sid, value in document.items()
+        if schema.sections[sid]["kind"] != "fields"
+        for oid, detail in value.items()
+        if schema.seated(sid, oid, detail)
+    }
+    return {
+        seat_lock(attendee["event_id"], key)
+        for key in wanted ^ held
+        if key in schema.options and schema.options[key].capacity is not None
+    }
+
+
 def _count_sentence(problems: list[Problem]) -> str:
     n = len(problems)
     return f"Your design has {n} problem{'s' if n != 1 else ''} to fix."
 
 
 def _sync_picks(
-    db: sqlite_utils.Database,
+    db: Database,
     schema: CompiledSchema,
     attendee: dict[str, Any],
     document: dict[str, Any],
@@ -195,6 +249,16 @@ def _sync_picks(
             fmt = detail.get("format") if isinstance(detail, dict) else None
             wanted[(sid, oid)] = (fmt, schema.seated(sid, oid, detail))
     held = {k: (fmt, seated) for k, (fmt, seated, _at) in held_now.picks.items()}
+    freed = [k for k, (_f, seated) in held.items() if seated and not wanted.get(k, (0, False))[1]]
+    newly = [k for k, (_f, seated) in wanted.items() if seated and not held.get(k, (None, False))[1]]
+    require_locks(
+        db,
+        [
+            seat_lock(attendee["event_id"], key)
+            for key in newly + freed
+            if key in schema.options and schema.options[key].capacity is not None
+        ],
+    )
     full = []
     for key, (_fmt, seated) in wanted.items():
         if seated and not held.get(key, (None, False))[1]:
@@ -216,7 +280,6 @@ def _sync_picks(
             for k in full
         ]
         raise SeatTaken("A seat you picked was just taken by someone else.", problems)
-    freed = [k for k, (_f, seated) in held.items() if seated and not wanted.get(k, (0, False))[1]]
     for key in held.keys() - wanted.keys():
         db.execute(
             "DELETE FROM picks WHERE attendee_id = ? AND section_id = ? AND option_id = ?",
@@ -247,7 +310,7 @@ def _formats(schema: CompiledSchema, key: Key) -> list[str]:
 
 
 def _store(
-    db: sqlite_utils.Database,
+    db: Database,
     attendee_id: int,
     event_id: int,
     version: int,
@@ -285,7 +348,7 @@ def _store(
     )
 
 
-def seats_taken_for(db: sqlite_utils.Database, event_id: int, key: Key) -> int:
+def seats_taken_for(db: Database, event_id: int, key: Key) -> int:
     """How many seats of one option are taken."""
     return db.execute(
         "SELECT count(*) FROM picks WHERE event_id = ? AND section_id = ? AND option_id = ?"
@@ -294,7 +357,7 @@ def seats_taken_for(db: sqlite_utils.Database, event_id: int, key: Key) -> int:
     ).fetchone()[0]
 
 
-def seats_taken(db: sqlite_utils.Database, event_id: int) -> dict[Key, int]:
+def seats_taken(db: Database, event_id: int) -> dict[Key, int]:
     """Seats taken per option, for every option of the event that has any."""
     rows = db.execute(
         "SELECT section_id, option_id, count(*) FROM picks WHERE event_id = ? AND seated = 1"
@@ -304,14 +367,17 @@ def seats_taken(db: sqlite_utils.Database, event_id: int) -> dict[Key, int]:
     return {(r[0], r[1]): r[2] for r in rows}
 
 
-def seat_counts(db: sqlite_utils.Database, event_id: int) -> dict[tuple[str, str], int]:
+def seat_counts(db: Database, event_id: int) -> dict[tuple[str, str], int]:
     """Seats taken per option, counted again only when the database changed since last time.
 
     Counting scans every pick of the event (milliseconds at FOSDEM size, on every page view);
-    SQLite's data_version moves when another connection commits, total_changes when this one
-    does, so a count is reused only while nothing at all was written.
+    on SQLite the door's change marker moves whenever anyone commits, so a count is reused only
+    while nothing at all was written. PostgreSQL has no such marker for another server's commit:
+    there every view counts (one indexed GROUP BY).
     """
-    version = (db.execute("PRAGMA data_version").fetchone()[0], db.conn.total_changes)
+    version = db.change_marker()
+    if version is None:
+        return seats_taken(db, event_id)
     cache: dict[int, Any] = db.__dict__.setdefault("_attendee_seat_counts", {})
     found = cache.get(event_id)
     if found is None or found[0] != version:
@@ -319,7 +385,7 @@ def seat_counts(db: sqlite_utils.Database, event_id: int) -> dict[tuple[str, str
     return found[1]
 
 
-def promotion_notices(db: sqlite_utils.Database, attendee_id: int) -> list[dict[str, Any]]:
+def promotion_notices(db: Database, attendee_id: int) -> list[dict[str, Any]]:
     """Seats won from a waitlist since the attendee last saved their design themselves."""
     rows = db.execute(
         "SELECT subject, body, created_at FROM outbox WHERE attendee_id = ?"
@@ -331,7 +397,7 @@ def promotion_notices(db: sqlite_utils.Database, attendee_id: int) -> list[dict[
     return [dict(r) for r in rows]
 
 
-def waitlist_lengths(db: sqlite_utils.Database, event_id: int) -> dict[Key, int]:
+def waitlist_lengths(db: Database, event_id: int) -> dict[Key, int]:
     """How many attendees wait for each option."""
     rows = db.execute(
         "SELECT section_id, option_id, count(*) FROM waitlist WHERE event_id = ?"
@@ -341,7 +407,7 @@ def waitlist_lengths(db: sqlite_utils.Database, event_id: int) -> dict[Key, int]
     return {(r[0], r[1]): r[2] for r in rows}
 
 
-def waitlist_positions(db: sqlite_utils.Database, attendee_id: int) -> dict[Key, int]:
+def waitlist_positions(db: Database, attendee_id: int) -> dict[Key, int]:
     """Where the attendee stands (1 = next) on each waitlist they joined."""
     rows = db.execute(
         "SELECT w.section_id, w.option_id, (SELECT count(*) FROM waitlist o"
@@ -354,7 +420,7 @@ def waitlist_positions(db: sqlite_utils.Database, attendee_id: int) -> dict[Key,
 
 
 def join_waitlist(
-    db: sqlite_utils.Database,
+    db: Database,
     attendee: dict[str, Any],
     section_id: str,
     option_id: str,
@@ -377,7 +443,7 @@ def join_waitlist(
             raise BadRequest(
                 "Only seats in the room have a waitlist; pick another format directly."
             )
-    with write(db):
+    with write(db, [seat_lock(event["id"], key), design_lock(attendee["id"])]):
         if seats_taken_for(db, event["id"], key) < option.capacity:
             raise Conflict(f"“{option.title}” has seats left: pick it instead of waiting.")
         if db.execute(
@@ -395,10 +461,10 @@ def join_waitlist(
 
 
 def leave_waitlist(
-    db: sqlite_utils.Database, attendee: dict[str, Any], section_id: str, option_id: str
+    db: Database, attendee: dict[str, Any], section_id: str, option_id: str
 ) -> None:
     """Leave a waitlist."""
-    with write(db):
+    with write(db, [design_lock(attendee["id"])]):
         db.execute(
             "DELETE FROM waitlist WHERE attendee_id = ? AND section_id = ? AND option_id = ?",
             [attendee["id"], section_id, option_id],
@@ -406,7 +472,7 @@ def leave_waitlist(
 
 
 def _promote(
-    db: sqlite_utils.Database, schema: CompiledSchema, event_id: int, key: Key
+    db: Database, schema: CompiledSchema, event_id: int, key: Key
 ) -> list[int]:
     """Give freed seats to the first attendees waiting, in order; queue their notifications."""
     capacity = schema.options[key].capacity
@@ -420,6 +486,8 @@ def _promote(
         if waiting is None:
             break
         attendee_id = waiting["attendee_id"]
+        # Their design changes too: the save starts again holding their lock, in sorted order.
+        require_locks(db, [design_lock(attendee_id)])
         db.execute("DELETE FROM waitlist WHERE position = ?", [waiting["position"]])
         row = db.execute(
             "SELECT status, confirmed_at, document FROM designs WHERE attendee_id = ?",
@@ -488,7 +556,7 @@ def _promote(
     return promoted
 
 
-def history(db: sqlite_utils.Database, attendee_id: int) -> list[dict[str, Any]]:
+def history(db: Database, attendee_id: int) -> list[dict[str, Any]]:
     """Every stored state of an attendee's design, oldest first."""
     rows = db.execute(
         "SELECT version, status, document, reason, saved_at FROM design_history"
@@ -499,7 +567,7 @@ def history(db: sqlite_utils.Database, attendee_id: int) -> list[dict[str, Any]]
 
 
 def design_state(
-    db: sqlite_utils.Database,
+    db: Database,
     attendee: dict[str, Any],
     schema: CompiledSchema,
     warnings: list[Problem],
@@ -567,7 +635,7 @@ def _state(
     }
 
 
-def seats_held(db: sqlite_utils.Database, attendee_id: int) -> list[dict[str, Any]]:
+def seats_held(db: Database, attendee_id: int) -> list[dict[str, Any]]:
     """The seats the attendee holds, as section, option and format."""
     rows = db.execute(
         "SELECT section_id, option_id, format FROM picks WHERE attendee_id = ? AND seated = 1"
@@ -577,7 +645,7 @@ def seats_held(db: sqlite_utils.Database, attendee_id: int) -> list[dict[str, An
     return [{"section": r[0], "option": r[1], "format": r[2]} for r in rows]
 
 
-def waitlists(db: sqlite_utils.Database, attendee_id: int) -> list[dict[str, Any]]:
+def waitlists(db: Database, attendee_id: int) -> list[dict[str, Any]]:
     """The waitlists the attendee is on, with their position (1 = next in line)."""
     rows = db.execute(
         "SELECT w.section_id, w.option_id, w.format, (SELECT count(*) FROM waitlist o"

@@ -92,3 +92,15 @@ class TooManyAttempts(ConfiguratorError):
     """Too many attempts from one address or client; wait before trying again."""
 
     status = 429
+
+
+class Busy(ConfiguratorError):
+    """The database could not take this change in time (locks held by many others); retry."""
+
+    status = 503
+
+
+class SchemaBehind(ConfiguratorError):
+    """The database's schema is older than the code: `configurator init` has not run."""
+
+    status = 503

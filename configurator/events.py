@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from . import optionschema, tallies
 from .clock import now, stamp
 from .compiler import CompiledSchema
-from .db import write
+from .db import Database, write
 from .errors import Conflict, NotFound, SchemaInvalid
 
-_compiled: dict[tuple[str, int], CompiledSchema] = {}
+# Published versions never change, so a compiled one is kept, keyed on the database (its file or
+# URL) and the version's row; the least recently used go first past COMPILED_KEPT.
+COMPILED_KEPT = 256
+_compiled: OrderedDict[tuple[str, int], CompiledSchema] = OrderedDict()
 _compiled_lock = threading.Lock()
 
 
@@ -30,27 +32,27 @@ class Window:
 
 
 def create_event(
-    db: sqlite_utils.Database, document: dict[str, Any], owner_id: int | None = None
+    db: Database, document: dict[str, Any], owner_id: int | None = None
 ) -> dict[str, Any]:
     """Create an event from a valid option schema, which becomes its first draft."""
     optionschema.check(document)
     slug = document["event"]["slug"]
-    with write(db):
+    with write(db, [f"event-slug:{slug}"]):
         if db.execute("SELECT 1 FROM events WHERE slug = ?", [slug]).fetchone():
             raise Conflict(f"An event with the slug {slug!r} already exists.")
-        cursor = db.execute(
+        event_id = db.execute(
             "INSERT INTO events (slug, title, owner_id, draft, draft_updated_at, created_at)"
-            " VALUES (?, ?, ?, '', ?, ?)",
+            " VALUES (?, ?, ?, '', ?, ?) RETURNING id",
             [slug, document["event"]["title"], owner_id, stamp(), stamp()],
-        )
+        ).fetchone()[0]
         db.execute(
             "INSERT INTO event_drafts (event_id, draft) VALUES (?, ?)",
-            [cursor.lastrowid, json.dumps(document)],
+            [event_id, json.dumps(document)],
         )
         if owner_id is not None:
             db.execute(
                 "INSERT INTO event_roles (event_id, account_id, role) VALUES (?, ?, 'organiser')",
-                [cursor.lastrowid, owner_id],
+                [event_id, owner_id],
             )
     return get_event(db, slug)
 
@@ -71,7 +73,7 @@ _QUERIES = {
 }
 
 
-def get_event(db: sqlite_utils.Database, slug: str, *, with_draft: bool = True) -> dict[str, Any]:
+def get_event(db: Database, slug: str, *, with_draft: bool = True) -> dict[str, Any]:
     """The event with this slug; raise NotFound if there is none."""
     row = db.execute(_QUERIES["slug", with_draft], [slug]).fetchone()
     if row is None:
@@ -80,7 +82,7 @@ def get_event(db: sqlite_utils.Database, slug: str, *, with_draft: bool = True) 
 
 
 def get_event_by_id(
-    db: sqlite_utils.Database, event_id: int, *, with_draft: bool = True
+    db: Database, event_id: int, *, with_draft: bool = True
 ) -> dict[str, Any]:
     """The event with this id; raise NotFound if there is none."""
     row = db.execute(_QUERIES["id", with_draft], [event_id]).fetchone()
@@ -94,7 +96,7 @@ def draft(event: dict[str, Any]) -> dict[str, Any]:
     return json.loads(event["draft"])
 
 
-def save_draft(db: sqlite_utils.Database, slug: str, document: dict[str, Any]) -> dict[str, Any]:
+def save_draft(db: Database, slug: str, document: dict[str, Any]) -> dict[str, Any]:
     """Replace the event's draft with a valid option schema (published versions stay as they are)."""
     optionschema.check(document)
     if document["event"]["slug"] != slug:
@@ -114,9 +116,9 @@ def save_draft(db: sqlite_utils.Database, slug: str, document: dict[str, Any]) -
     return get_event(db, slug)
 
 
-def publish(db: sqlite_utils.Database, slug: str, account_id: int | None = None) -> int:
+def publish(db: Database, slug: str, account_id: int | None = None) -> int:
     """Freeze the draft as the next immutable version and return its number."""
-    with write(db):
+    with write(db, [f"event-versions:{slug}"]):
         event = get_event(db, slug)
         document = optionschema.check(draft(event))
         latest = db.execute(
@@ -137,7 +139,7 @@ def publish(db: sqlite_utils.Database, slug: str, account_id: int | None = None)
     return number
 
 
-def version_numbers(db: sqlite_utils.Database, event_id: int) -> list[int]:
+def version_numbers(db: Database, event_id: int) -> list[int]:
     """The numbers of the event's published versions, oldest first."""
     rows = db.execute(
         "SELECT number FROM schema_versions WHERE event_id = ? ORDER BY number", [event_id]
@@ -145,7 +147,7 @@ def version_numbers(db: sqlite_utils.Database, event_id: int) -> list[int]:
     return [r[0] for r in rows]
 
 
-def latest_number(db: sqlite_utils.Database, event_id: int) -> int | None:
+def latest_number(db: Database, event_id: int) -> int | None:
     """The number of the newest published version, or None before the first publish."""
     row = db.execute(
         "SELECT max(number) FROM schema_versions WHERE event_id = ?", [event_id]
@@ -153,7 +155,7 @@ def latest_number(db: sqlite_utils.Database, event_id: int) -> int | None:
     return row[0]
 
 
-def compiled(db: sqlite_utils.Database, event_id: int, number: int | None = None) -> CompiledSchema:
+def compiled(db: Database, event_id: int, number: int | None = None) -> CompiledSchema:
     """A published version, compiled once per process and reused (versions never change)."""
     if number is None:
         number = latest_number(db, event_id)
@@ -164,14 +166,18 @@ def compiled(db: sqlite_utils.Database, event_id: int, number: int | None = None
     ).fetchone()
     if row is None:
         raise NotFound(f"Version {number} of this event does not exist.")
-    key = (getattr(db, "path", ""), row["id"])
+    key = (db.url, row["id"])
     with _compiled_lock:
         found = _compiled.get(key)
+        if found is not None:
+            _compiled.move_to_end(key)
     if found is None:
         text = db.execute("SELECT document FROM schema_versions WHERE id = ?", [row["id"]])
         found = CompiledSchema(json.loads(text.fetchone()[0]), number)
         with _compiled_lock:
             _compiled[key] = found
+            while len(_compiled) > COMPILED_KEPT:
+                _compiled.popitem(last=False)
     return found
 
 
@@ -195,7 +201,7 @@ def window(event: dict[str, Any], schema: CompiledSchema, moment: datetime | Non
     return Window(True, "Designing is open.", edit)
 
 
-def set_window(db: sqlite_utils.Database, slug: str, state: str | None) -> None:
+def set_window(db: Database, slug: str, state: str | None) -> None:
     """Open or close the design window by hand, or return it to the schema's dates (None)."""
     if state not in ("open", "closed", None):
         raise Conflict(f"The window can be open, closed or follow the dates, not {state!r}.")

@@ -6,11 +6,9 @@ import csv
 import io
 from typing import Any
 
-import sqlite_utils
-
 from . import attendees
 from .attendees import Invitation
-from .db import write
+from .db import Database, write
 from .errors import BadRequest, NotFound, Problem
 from .exports.writers import defuse
 
@@ -38,14 +36,14 @@ def read_people_csv(text: str) -> list[tuple[str, str]]:
 
 
 def invite_people(
-    db: sqlite_utils.Database, event_id: int, people: list[tuple[str, str]]
+    db: Database, event_id: int, people: list[tuple[str, str]]
 ) -> list[Invitation]:
     """Invite everyone in one transaction (all or none) and return the new links' secrets."""
     with write(db):
         return [attendees.invite(db, event_id, name, email) for name, email in people]
 
 
-def reissue(db: sqlite_utils.Database, event_id: int, attendee_ids: list[int]) -> list[Invitation]:
+def reissue(db: Database, event_id: int, attendee_ids: list[int]) -> list[Invitation]:
     """New personal links for these attendees: old links and the sessions they opened stop working."""
     if not attendee_ids:
         raise BadRequest("Tick the attendees whose links should be issued again.")
@@ -60,7 +58,7 @@ def reissue(db: sqlite_utils.Database, event_id: int, attendee_ids: list[int]) -
     return issued
 
 
-def revoke(db: sqlite_utils.Database, event_id: int, attendee_id: int) -> dict[str, Any]:
+def revoke(db: Database, event_id: int, attendee_id: int) -> dict[str, Any]:
     """Revoke an attendee of this event (NotFound for anyone else's) and return them."""
     attendee = attendees.get_attendee(db, attendee_id)
     if attendee["event_id"] != event_id:
@@ -90,7 +88,7 @@ def links_csv(invitations: list[Invitation], base_url: str) -> str:
     return out.getvalue()
 
 
-def attendee_rows(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
+def attendee_rows(db: Database, event_id: int) -> list[dict[str, Any]]:
     """Every invited attendee with how far they got: opened, started, confirmed."""
     rows = db.execute(
         "SELECT a.id, a.name, a.email, a.source, a.invited_at, a.opened_at, a.revoked_at,"

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from .clock import now, stamp
-from .db import write
+from .db import POSTGRESQL, SQLITE, Database, write
 from .errors import NotFound
 
 STATES = ("queued", "running", "done", "dead", "cancelled")
@@ -65,14 +63,23 @@ class Job:
 
 
 # Fixed query texts made from constants; nothing from outside is ever put into SQL. The claim is
-# one statement inside the write transaction, so two workers never take the same row.
-_CLAIM_ANY = (
+# one statement inside the write transaction, so two workers never take the same row: SQLite lets
+# one writer in at a time; on PostgreSQL each worker locks the rows it takes and skips the rows
+# another worker has locked (FOR UPDATE SKIP LOCKED), so workers neither wait nor share a job.
+_CLAIM = (
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?, lease_until = ?,"
     " updated_at = ? WHERE id IN (SELECT id FROM jobs WHERE"
     " ((state = 'queued' AND run_after <= ?) OR (state = 'running' AND lease_until < ?))"
     " ORDER BY run_after, id LIMIT ?) RETURNING *"
 )
-_CLAIM_KIND = _CLAIM_ANY.replace("FROM jobs WHERE", "FROM jobs WHERE kind = ? AND")
+_CLAIM_ANY = {
+    SQLITE: _CLAIM,
+    POSTGRESQL: _CLAIM.replace("LIMIT ?)", "LIMIT ? FOR UPDATE SKIP LOCKED)"),
+}
+_CLAIM_KIND = {
+    dialect: text.replace("FROM jobs WHERE", "FROM jobs WHERE kind = ? AND")
+    for dialect, text in _CLAIM_ANY.items()
+}
 _GET = "SELECT * FROM jobs WHERE id = ?"
 
 
@@ -87,7 +94,7 @@ def _job(row: Any) -> Job:
 
 
 def enqueue(
-    db: sqlite_utils.Database,
+    db: Database,
     kind: str,
     *,
     key: str | None = None,
@@ -127,7 +134,7 @@ def enqueue(
 
 
 def claim(
-    db: sqlite_utils.Database,
+    db: Database,
     worker: str,
     kind: str | None = None,
     limit: int = 50,
@@ -139,15 +146,17 @@ def claim(
     due = [stamp(at), stamp(at), limit]
     with write(db):
         if kind is None:
-            rows = db.execute(_CLAIM_ANY, [worker, stamp(at + lease), stamp(at), *due])
+            rows = db.execute(_CLAIM_ANY[db.dialect], [worker, stamp(at + lease), stamp(at), *due])
         else:
-            rows = db.execute(_CLAIM_KIND, [worker, stamp(at + lease), stamp(at), kind, *due])
+            rows = db.execute(
+                _CLAIM_KIND[db.dialect], [worker, stamp(at + lease), stamp(at), kind, *due]
+            )
         claimed = [_job(r) for r in rows.fetchall()]
     return sorted(claimed, key=lambda j: (j.run_after, j.id))
 
 
 def complete(
-    db: sqlite_utils.Database, job_id: int, worker: str, result: dict[str, Any] | None = None
+    db: Database, job_id: int, worker: str, result: dict[str, Any] | None = None
 ) -> bool:
     """Record a job as done; False when this worker no longer holds it (its lease was taken)."""
     moment = stamp()
@@ -162,7 +171,7 @@ def complete(
 
 
 def fail(
-    db: sqlite_utils.Database,
+    db: Database,
     job_id: int,
     worker: str,
     error: str,
@@ -199,7 +208,7 @@ def fail(
 
 
 def postpone(
-    db: sqlite_utils.Database, job_id: int, worker: str, until: datetime, reason: str
+    db: Database, job_id: int, worker: str, until: datetime, reason: str
 ) -> bool:
     """Queue a running job again for later without spending an attempt (quiet hours, a rate)."""
     with write(db):
@@ -213,7 +222,7 @@ def postpone(
 
 
 def cancel(
-    db: sqlite_utils.Database,
+    db: Database,
     job_id: int,
     worker: str,
     reason: str,
@@ -235,7 +244,7 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
 
 
-def progress(db: sqlite_utils.Database, job_id: int, done: int, total: int | None = None) -> None:
+def progress(db: Database, job_id: int, done: int, total: int | None = None) -> None:
     """Record how far a running job is (a progress bar polls this)."""
     with write(db):
         db.execute(
@@ -245,7 +254,7 @@ def progress(db: sqlite_utils.Database, job_id: int, done: int, total: int | Non
         )
 
 
-def get(db: sqlite_utils.Database, job_id: int, event_id: int | None = None) -> Job:
+def get(db: Database, job_id: int, event_id: int | None = None) -> Job:
     """One job; NotFound when there is none, or when it belongs to another event."""
     row = db.execute(_GET, [job_id]).fetchone()
     if row is None or (event_id is not None and row["event_id"] != event_id):
@@ -253,7 +262,7 @@ def get(db: sqlite_utils.Database, job_id: int, event_id: int | None = None) -> 
     return _job(row)
 
 
-def retry_now(db: sqlite_utils.Database, job_id: int, event_id: int) -> Job:
+def retry_now(db: Database, job_id: int, event_id: int) -> Job:
     """Queue a failed or dead job of the event to run at once, with its attempts renewed."""
     with write(db):
         job = get(db, job_id, event_id)
@@ -267,7 +276,7 @@ def retry_now(db: sqlite_utils.Database, job_id: int, event_id: int) -> Job:
     return get(db, job_id, event_id)
 
 
-def counts(db: sqlite_utils.Database, event_id: int, kind: str) -> dict[str, int]:
+def counts(db: Database, event_id: int, kind: str) -> dict[str, int]:
     """How many of the event's jobs of a kind are in each state (every state, zeros included)."""
     found = dict.fromkeys(STATES, 0)
     for state, n in db.execute(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import time
 
-import sqlite_utils
-
+from .db import Database
 from .errors import TooManyAttempts
 
 
-def check(db: sqlite_utils.Database, key: str, limit: int, window: float, message: str) -> None:
+def check(db: Database, key: str, limit: int, window: float, message: str) -> None:
     """Raise TooManyAttempts when the key already has `limit` attempts in the last `window` s."""
     since = time.time() - window
     count = db.execute(
@@ -19,11 +18,11 @@ def check(db: sqlite_utils.Database, key: str, limit: int, window: float, messag
         raise TooManyAttempts(message)
 
 
-def record(db: sqlite_utils.Database, key: str) -> None:
+def record(db: Database, key: str) -> None:
     """Count one attempt for the key, now."""
     db.execute("INSERT INTO login_attempts (key, attempted_at) VALUES (?, ?)", [key, time.time()])
 
 
-def clear(db: sqlite_utils.Database, key: str) -> None:
+def clear(db: Database, key: str) -> None:
     """Forget the key's attempts (a successful sign-in)."""
     db.execute("DELETE FROM login_attempts WHERE key = ?", [key])

@@ -6,11 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from . import events
 from .clock import stamp
-from .db import write
+from .db import Database, write
 from .delivery import outbox
 from .errors import BadRequest, Conflict, NotFound, Problem, SchemaInvalid
 from .proposals import SUPPORTABLE, Key, get_proposal, require_phase, settings_for
@@ -43,7 +41,7 @@ def _answerable(proposal: dict[str, Any]) -> None:
 
 
 def answer(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     proposal_id: int,
     status: str,
@@ -67,7 +65,7 @@ def answer(
 
 
 def _set_status(
-    db: sqlite_utils.Database,
+    db: Database,
     proposal_id: int,
     status: str,
     reason: str,
@@ -86,7 +84,7 @@ def _set_status(
 
 
 def merge(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     duplicate_id: int,
     target_id: int,
@@ -120,9 +118,9 @@ def merge(
                 " that is still open, under consideration or accepted."
             )
         moved = db.execute(
-            "INSERT OR IGNORE INTO supports (proposal_id, attendee_id, created_at)"
+            "INSERT INTO supports (proposal_id, attendee_id, created_at)"
             " SELECT ?, attendee_id, created_at FROM supports"
-            " WHERE proposal_id = ? AND attendee_id != ?",
+            " WHERE proposal_id = ? AND attendee_id != ? ON CONFLICT DO NOTHING",
             [target_id, duplicate_id, target["author_id"]],
         ).rowcount
         _set_status(db, duplicate_id, "merged", reason, merged_into=target_id)
@@ -130,7 +128,7 @@ def merge(
     return moved
 
 
-def hide(db: sqlite_utils.Database, event_id: int, proposal_id: int, reason: str) -> None:
+def hide(db: Database, event_id: int, proposal_id: int, reason: str) -> None:
     """Hide a proposal from attendees, exports and the API; its supports come back."""
     reason = _reason(reason)
     with write(db):
@@ -175,7 +173,7 @@ def option_id_for(proposal_id: int) -> str:
 
 
 def accept(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     proposal_id: int,
     reason: str,
@@ -265,7 +263,7 @@ _STATUS_WORDS = {
 
 
 def _notify_status(
-    db: sqlite_utils.Database,
+    db: Database,
     proposal: dict[str, Any],
     status: str,
     reason: str,
@@ -306,7 +304,7 @@ def _notify_status(
 
 
 def queue_message(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     attendee_ids: list[int],
     kind: str,

@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from . import designs, events
 from .clock import now, stamp
-from .db import write
+from .db import Database, write
 from .errors import BadRequest, Conflict, Forbidden, NotFound, Problem, WindowClosed
 from .optionschema import parse_instant
 
@@ -62,7 +60,7 @@ class PhaseState:
     reason: str
 
 
-def settings_for(db: sqlite_utils.Database, event_id: int) -> Settings:
+def settings_for(db: Database, event_id: int) -> Settings:
     """The published proposals settings; proposals are off before the first publish."""
     if events.latest_number(db, event_id) is None:
         return Settings()
@@ -137,7 +135,7 @@ def proposal_dict(row: Any, threshold: int | None = None) -> dict[str, Any]:
 
 
 def get_proposal(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     proposal_id: int,
     *,
@@ -155,7 +153,7 @@ def get_proposal(
 
 
 def visible(
-    db: sqlite_utils.Database, event_id: int, threshold: int | None = None
+    db: Database, event_id: int, threshold: int | None = None
 ) -> list[dict[str, Any]]:
     """Every proposal attendees may see, most supported first, merged ones left out."""
     rows = db.execute(
@@ -168,7 +166,7 @@ def visible(
 
 
 def ranked(
-    db: sqlite_utils.Database, event_id: int, threshold: int | None = None
+    db: Database, event_id: int, threshold: int | None = None
 ) -> list[dict[str, Any]]:
     """Every proposal for organisers and staff, hidden ones included, most supported first."""
     rows = db.execute(
@@ -179,7 +177,7 @@ def ranked(
     return [proposal_dict(r, threshold) for r in rows]
 
 
-def supported_ids(db: sqlite_utils.Database, attendee_id: int) -> set[int]:
+def supported_ids(db: Database, attendee_id: int) -> set[int]:
     """The ids of the proposals an attendee supports."""
     rows = db.execute("SELECT proposal_id FROM supports WHERE attendee_id = ?", [attendee_id])
     return {r[0] for r in rows}
@@ -198,7 +196,7 @@ class Budget:
         return max(self.total - self.used, 0)
 
 
-def budget(db: sqlite_utils.Database, event_id: int, attendee_id: int, total: int) -> Budget:
+def budget(db: Database, event_id: int, attendee_id: int, total: int) -> Budget:
     """The attendee's support budget; supports of declined, merged or hidden proposals are back."""
     used = db.execute(
         "SELECT count(*) FROM supports s JOIN proposals p ON p.id = s.proposal_id"
@@ -209,7 +207,7 @@ def budget(db: sqlite_utils.Database, event_id: int, attendee_id: int, total: in
     return Budget(total, used)
 
 
-def proposal_count(db: sqlite_utils.Database, event_id: int, attendee_id: int) -> int:
+def proposal_count(db: Database, event_id: int, attendee_id: int) -> int:
     """How many proposals an attendee has made (hidden ones count too)."""
     return db.execute(
         "SELECT count(*) FROM proposals WHERE event_id = ? AND author_id = ?",
@@ -275,7 +273,7 @@ def clean(
 
 
 def propose(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     attendee_id: int,
     draft: Draft,
@@ -284,7 +282,7 @@ def propose(
     """Post a proposal within the propose phase and the per-attendee limit; return its id."""
     settings = settings_for(db, event_id)
     require_phase(settings, "propose", moment)
-    with write(db):
+    with write(db, [f"proposals-by:{attendee_id}"]):
         made = proposal_count(db, event_id, attendee_id)
         if made >= settings.max_per_attendee:
             raise Conflict(
@@ -294,7 +292,7 @@ def propose(
         now_text = stamp()
         return db.execute(
             "INSERT INTO proposals (event_id, author_id, title, description, format, tags,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [
                 event_id,
                 attendee_id,
@@ -305,11 +303,11 @@ def propose(
                 now_text,
                 now_text,
             ],
-        ).lastrowid
+        ).fetchone()[0]
 
 
 def edit(
-    db: sqlite_utils.Database, event_id: int, proposal_id: int, attendee_id: int, draft: Draft
+    db: Database, event_id: int, proposal_id: int, attendee_id: int, draft: Draft
 ) -> None:
     """Change one's own proposal, which stays possible until the organiser answers it."""
     if not settings_for(db, event_id).enabled:
@@ -338,7 +336,7 @@ def edit(
 
 
 def support(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     proposal_id: int,
     attendee_id: int,
@@ -347,7 +345,7 @@ def support(
     """Support a proposal; the budget is checked and spent in one write transaction."""
     settings = settings_for(db, event_id)
     require_phase(settings, "support", moment)
-    with write(db):
+    with write(db, [f"supports-by:{attendee_id}"]):
         proposal = get_proposal(db, event_id, proposal_id)
         if proposal["author_id"] == attendee_id:
             raise Conflict("This is your own proposal: it already counts as what you asked for.")
@@ -375,7 +373,7 @@ def support(
 
 
 def withdraw(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     proposal_id: int,
     attendee_id: int,
@@ -384,7 +382,7 @@ def withdraw(
     """Take back a support while the proposal is still open or under consideration."""
     settings = settings_for(db, event_id)
     require_phase(settings, "support", moment)
-    with write(db):
+    with write(db, [f"supports-by:{attendee_id}"]):
         proposal = get_proposal(db, event_id, proposal_id)
         if proposal["status"] not in SUPPORTABLE:
             raise Conflict(
@@ -397,13 +395,13 @@ def withdraw(
         return budget(db, event_id, attendee_id, settings.supports_per_attendee)
 
 
-def published_options(db: sqlite_utils.Database, event_id: int) -> dict[Key, Any]:
+def published_options(db: Database, event_id: int) -> dict[Key, Any]:
     if events.latest_number(db, event_id) is None:
         return {}
     return events.compiled(db, event_id).options
 
 
-def final_proposal(db: sqlite_utils.Database, proposal_id: int) -> dict[str, Any] | None:
+def final_proposal(db: Database, proposal_id: int) -> dict[str, Any] | None:
     """The proposal a chain of merges ends in."""
     seen: set[int] = set()
     current: int | None = proposal_id
@@ -417,7 +415,7 @@ def final_proposal(db: sqlite_utils.Database, proposal_id: int) -> dict[str, Any
     return dict(row) if row else None
 
 
-def asked_for(db: sqlite_utils.Database, attendee_id: int) -> dict[Key, dict[str, Any]]:
+def asked_for(db: Database, attendee_id: int) -> dict[Key, dict[str, Any]]:
     """Published options that began as a proposal the attendee made or supported (or merged in)."""
     event_id = db.execute("SELECT event_id FROM attendees WHERE id = ?", [attendee_id]).fetchone()
     if event_id is None:
@@ -443,7 +441,7 @@ def asked_for(db: sqlite_utils.Database, attendee_id: int) -> dict[Key, dict[str
 
 
 def add_to_design(
-    db: sqlite_utils.Database, attendee: dict[str, Any], proposal_id: int
+    db: Database, attendee: dict[str, Any], proposal_id: int
 ) -> tuple[Key, str]:
     """Add an accepted proposal's published option to the attendee's design; return key, title.
 
@@ -481,12 +479,12 @@ def add_to_design(
     return key, title
 
 
-def community_options(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
+def community_options(db: Database, event_id: int) -> list[dict[str, Any]]:
     """The options of the published schema that began as community proposals."""
     options = published_options(db, event_id)
     rows = db.execute(
         SELECT_PROPOSALS + " WHERE p.event_id = ? AND p.status = 'accepted' AND p.hidden_at IS NULL"
-        " AND p.option_id IS NOT NULL ORDER BY p.answered_at",
+        " AND p.option_id IS NOT NULL ORDER BY p.answered_at NULLS FIRST",
         [event_id],
     )
     found = []
@@ -497,7 +495,7 @@ def community_options(db: sqlite_utils.Database, event_id: int) -> list[dict[str
     return found
 
 
-def mine(db: sqlite_utils.Database, event_id: int, attendee_id: int) -> dict[str, Any]:
+def mine(db: Database, event_id: int, attendee_id: int) -> dict[str, Any]:
     """An attendee's own proposals and supports, with what became of each."""
     settings = settings_for(db, event_id)
     options = published_options(db, event_id)
@@ -532,11 +530,12 @@ def mine(db: sqlite_utils.Database, event_id: int, attendee_id: int) -> dict[str
     }
 
 
-def funnel(db: sqlite_utils.Database, event_id: int) -> dict[str, int]:
+def funnel(db: Database, event_id: int) -> dict[str, int]:
     """Proposed, supported, accepted, and scheduled (accepted and in the published version)."""
     row = db.execute(
-        "SELECT count(*), sum(EXISTS (SELECT 1 FROM supports s WHERE s.proposal_id = p.id)),"
-        " sum(p.status = 'accepted') FROM proposals p WHERE p.event_id = ? AND p.hidden_at IS NULL",
+        "SELECT count(*),"
+        " count(*) FILTER (WHERE EXISTS (SELECT 1 FROM supports s WHERE s.proposal_id = p.id)),"
+        " count(*) FILTER (WHERE p.status = 'accepted') FROM proposals p WHERE p.event_id = ? AND p.hidden_at IS NULL",
         [event_id],
     ).fetchone()
     options = published_options(db, event_id)
@@ -554,7 +553,7 @@ def funnel(db: sqlite_utils.Database, event_id: int) -> dict[str, int]:
     }
 
 
-def export(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
+def export(db: Database, event_id: int) -> list[dict[str, Any]]:
     """Every visible proposal for staff: fields, answer, support count and supporters' names."""
     settings = settings_for(db, event_id)
     rows = db.execute(
@@ -597,7 +596,7 @@ def export(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
     return found
 
 
-def export_document(db: sqlite_utils.Database, event: dict[str, Any]) -> dict[str, Any]:
+def export_document(db: Database, event: dict[str, Any]) -> dict[str, Any]:
     """The JSON export and API answer: the event, its funnel, and every visible proposal."""
     return {
         "event": event["slug"],

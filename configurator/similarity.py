@@ -9,8 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
+from .db import Database
 from .proposals import get_proposal
 
 SIMILAR_THRESHOLD = 0.4
@@ -101,7 +100,7 @@ class Similar:
 
 
 def similar(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     title: str,
     description: str = "",

@@ -12,11 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
-
 from . import tallies
 from .compiler import CompiledSchema
-from .db import write
+from .db import Database, write
 
 TOP_PAIRS = 10
 # Pairs used to be counted among this many most-picked sessions only; the tallies count every
@@ -146,7 +144,7 @@ class _Sums:
         return sums
 
 
-def dashboard(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) -> Dashboard:
+def dashboard(db: Database, event_id: int, schema: CompiledSchema) -> Dashboard:
     """All figures of the event's demand dashboard, as of now."""
     _ensure_tallies(db, event_id, schema)
     sums = _Sums.of(tallies.read(db, event_id))
@@ -171,7 +169,7 @@ _TALLIED = (
 )
 
 
-def _ensure_tallies(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) -> None:
+def _ensure_tallies(db: Database, event_id: int, schema: CompiledSchema) -> None:
     """Count the version's tallies afresh when they are missing or disagree with the designs.
 
     Saves keep them exact; this heals what bypassed the saves (a version published before the
@@ -191,7 +189,7 @@ def _ensure_tallies(db: sqlite_utils.Database, event_id: int, schema: CompiledSc
             tallies.rebuild(db, event_id, schema)
 
 
-def funnel(db: sqlite_utils.Database, event_id: int, sums: _Sums) -> Funnel:
+def funnel(db: Database, event_id: int, sums: _Sums) -> Funnel:
     """Invited (every attendee on the list), opened, started a design, confirmed."""
     invited, opened = db.execute(
         "SELECT count(*), count(opened_at) FROM attendees WHERE event_id = ?", [event_id]
@@ -201,7 +199,7 @@ def funnel(db: sqlite_utils.Database, event_id: int, sums: _Sums) -> Funnel:
 
 
 def demand(
-    db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, sums: _Sums
+    db: Database, event_id: int, schema: CompiledSchema, sums: _Sums
 ) -> list[Demand]:
     """Every session and choice option with its demand, the most over-asked first."""
     waiting = {
@@ -249,7 +247,7 @@ def channel_split(
 
 
 def popular_pairs(
-    db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, limit: int = TOP_PAIRS
+    db: Database, event_id: int, schema: CompiledSchema, limit: int = TOP_PAIRS
 ) -> list[Pair]:
     """The pairs of sessions most often picked together (within one sessions section)."""
     found = []

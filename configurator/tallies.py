@@ -24,10 +24,8 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-import sqlite_utils
-
 from .compiler import CompiledSchema
-from .db import write
+from .db import Database, write
 
 COUNTED = ("one_of", "boolean", "number")  # question types the dashboard draws
 Key = tuple[str, str]
@@ -116,9 +114,10 @@ def difference(schema: CompiledSchema, before: Facts | None, after: Facts | None
     return Counter({k: n for k, n in change.items() if n})
 
 
-def add(db: sqlite_utils.Database, event_id: int, change: Mapping[Tally, int]) -> None:
+def add(db: Database, event_id: int, change: Mapping[Tally, int]) -> None:
     """Add a difference to the event's tallies (inside the caller's write transaction)."""
-    for (kind, k1, k2, k3), n in change.items():
+    # In key order, so two saves on PostgreSQL lock the rows they share in the same order.
+    for (kind, k1, k2, k3), n in sorted(change.items()):
         db.execute(
             "INSERT INTO tallies (event_id, kind, k1, k2, k3, n) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (event_id, kind, k1, k2, k3) DO UPDATE SET n = tallies.n + excluded.n",
@@ -170,7 +169,7 @@ def _session_picks(
             yield sid, list(value)
 
 
-def is_built(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) -> bool:
+def is_built(db: Database, event_id: int, schema: CompiledSchema) -> bool:
     """Whether the event's tallies are complete and counted the way this version counts."""
     return (
         db.execute(
@@ -181,7 +180,7 @@ def is_built(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) -
     )
 
 
-def rebuild(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) -> None:
+def rebuild(db: Database, event_id: int, schema: CompiledSchema) -> None:
     """Count the version's tallies afresh from every stored design, in one write transaction."""
     with write(db):
         picks: dict[int, dict[Key, tuple[int, str]]] = {}
@@ -212,7 +211,7 @@ def rebuild(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) ->
             )
 
 
-def carry(db: sqlite_utils.Database, event_id: int, after: CompiledSchema) -> None:
+def carry(db: Database, event_id: int, after: CompiledSchema) -> None:
     """Keep the tallies for a newly published version when it counts as they were counted
     (nothing to write), else count them afresh; inside the caller's write transaction."""
     if not is_built(db, event_id, after):
@@ -223,7 +222,7 @@ def _sessions_sections(schema: CompiledSchema) -> list[str]:
     return [sid for sid, s in schema.sections.items() if s["kind"] == "sessions"]
 
 
-def read(db: sqlite_utils.Database, event_id: int) -> Counter[Tally]:
+def read(db: Database, event_id: int) -> Counter[Tally]:
     """The event's tallies other than pairs (zeros left out)."""
     return Counter(
         {
@@ -238,7 +237,7 @@ def read(db: sqlite_utils.Database, event_id: int) -> Counter[Tally]:
 
 
 def top_pairs(
-    db: sqlite_utils.Database, event_id: int, limit: int
+    db: Database, event_id: int, limit: int
 ) -> list[tuple[str, str, str, int]]:
     """The pairs of sessions most often picked together: (section, first, second, count)."""
     rows = db.execute(

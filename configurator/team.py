@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
 from . import accounts
-from .db import write
+from .db import Database, write
 from .errors import BadRequest, Conflict, NotFound
 
 
-def members(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
+def members(db: Database, event_id: int) -> list[dict[str, Any]]:
     """The accounts holding a role on the event: organisers first, then staff, by name."""
     rows = db.execute(
         "SELECT a.id, a.name, a.email, r.role FROM event_roles r JOIN accounts a"
@@ -22,7 +20,7 @@ def members(db: sqlite_utils.Database, event_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-def events_of(db: sqlite_utils.Database, account_id: int) -> list[dict[str, Any]]:
+def events_of(db: Database, account_id: int) -> list[dict[str, Any]]:
     """The events an account holds a role on, newest first, with version and attendee count."""
     rows = db.execute(
         "SELECT e.slug, e.title, r.role,"
@@ -36,7 +34,7 @@ def events_of(db: sqlite_utils.Database, account_id: int) -> list[dict[str, Any]
 
 
 def add_staff(
-    db: sqlite_utils.Database, event_id: int, email: str, name: str = "", password: str = ""
+    db: Database, event_id: int, email: str, name: str = "", password: str = ""
 ) -> dict[str, Any]:
     """Give an existing account the staff role, or create a staff account with this password."""
     email = email.strip()
@@ -57,7 +55,7 @@ def add_staff(
     return accounts.get_account(db, account_id)
 
 
-def remove_staff(db: sqlite_utils.Database, event_id: int, account_id: int) -> None:
+def remove_staff(db: Database, event_id: int, account_id: int) -> None:
     """Take the staff role away (the account stays; organisers cannot be removed here)."""
     with write(db):
         if accounts.role_on(db, event_id, account_id) != "staff":

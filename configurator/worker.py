@@ -20,22 +20,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from . import jobs
-from .db import connect, write
+from .db import Database, connect, write
+from .errors import Busy
 
 log = logging.getLogger(__name__)
-Handler = Callable[[sqlite_utils.Database, jobs.Job], dict[str, Any] | None]
+Handler = Callable[[Database, jobs.Job], dict[str, Any] | None]
 HANDLERS: dict[str, Handler] = {}
-Periodic = Callable[[sqlite_utils.Database], None]
+Periodic = Callable[[Database], None]
 PERIODIC: dict[str, tuple[float, Periodic]] = {}
 _last_ran: dict[tuple[str, str], float] = {}
 # What a concurrent sender thread closes when it ends (its SMTP connections, say).
 THREAD_CLEANUPS: list[Callable[[], None]] = []
 # The modules whose handlers register themselves with @handler. They are loaded by name when the
 # worker starts, because they import this module for its decorator and exceptions.
-HANDLER_MODULES = ("configurator.delivery.sender", "configurator.delivery.planner")
+HANDLER_MODULES = (
+    "configurator.delivery.sender",
+    "configurator.delivery.planner",
+    "configurator.exports.jobs",
+)
 
 
 class Retry(Exception):
@@ -84,11 +87,11 @@ def load_handlers() -> None:
         importlib.import_module(name)
 
 
-def run_periodic(db: sqlite_utils.Database) -> None:
+def run_periodic(db: Database) -> None:
     """Call each periodic function that is due; one that fails is logged and tried next time."""
     at = time.monotonic()
     for name, (seconds, function) in sorted(PERIODIC.items()):
-        key = (str(getattr(db, "path", "")), name)
+        key = (db.url, name)
         if key in _last_ran and at - _last_ran[key] < seconds:
             continue
         _last_ran[key] = at
@@ -113,7 +116,7 @@ class Outcome:
     until: datetime | None = None
 
 
-def attempt(db: sqlite_utils.Database, job: jobs.Job) -> Outcome:
+def attempt(db: Database, job: jobs.Job) -> Outcome:
     """Run a claimed job's handler; what came of it (nothing is recorded yet)."""
     work = HANDLERS.get(job.kind)
     if work is None:
@@ -133,7 +136,7 @@ def attempt(db: sqlite_utils.Database, job: jobs.Job) -> Outcome:
         return Outcome("retry", error=f"{type(error).__name__}: {error}")
 
 
-def record(db: sqlite_utils.Database, job: jobs.Job, worker: str, outcome: Outcome) -> str:
+def record(db: Database, job: jobs.Job, worker: str, outcome: Outcome) -> str:
     """Record an outcome in the job table; the state the job is in now ("lost": not ours)."""
     if outcome.state == "done":
         return "done" if jobs.complete(db, job.id, worker, outcome.result) else "lost"
@@ -146,7 +149,7 @@ def record(db: sqlite_utils.Database, job: jobs.Job, worker: str, outcome: Outco
     return jobs.fail(db, job.id, worker, outcome.error, retry=retry) or "lost"
 
 
-def run_job(db: sqlite_utils.Database, job: jobs.Job, worker: str) -> str:
+def run_job(db: Database, job: jobs.Job, worker: str) -> str:
     """Run one claimed job and record its outcome; the state it ended in."""
     return record(db, job, worker, attempt(db, job))
 
@@ -158,7 +161,7 @@ class _Recorder:
     at most one job per sender has been done and not recorded.
     """
 
-    def __init__(self, db: sqlite_utils.Database, worker: str) -> None:
+    def __init__(self, db: Database, worker: str) -> None:
         self.db, self.worker = db, worker
         self.pending: list[list[Any]] = []
         self.lock = threading.Lock()
@@ -185,7 +188,7 @@ class _Recorder:
 
 
 def drain(
-    db: sqlite_utils.Database,
+    db: Database,
     worker: str | None = None,
     batch: int = 50,
     lease: timedelta = jobs.DEFAULT_LEASE,
@@ -217,18 +220,17 @@ def drain(
 
 
 def _drain_concurrently(
-    db: sqlite_utils.Database,
+    db: Database,
     name: str,
     claimed: list[jobs.Job],
     claim: Callable[[], list[jobs.Job]],
     concurrency: int,
 ) -> int:
-    path = str(getattr(db, "path", ""))
-    recorder = _Recorder(connect(path), name)
+    recorder = _Recorder(connect(db.url), name)
     work: queue.Queue[jobs.Job | None] = queue.Queue()
 
     def sender() -> None:
-        own = connect(path)
+        own = connect(db.url)
         try:
             while (job := work.get()) is not None:
                 try:
@@ -236,7 +238,7 @@ def _drain_concurrently(
                 finally:
                     work.task_done()
         finally:
-            own.conn.close()
+            own.close()
             for cleanup in THREAD_CLEANUPS:
                 cleanup()
 
@@ -256,12 +258,12 @@ def _drain_concurrently(
             work.put(None)
         for thread in threads:
             thread.join()
-        recorder.db.conn.close()
+        recorder.db.close()
     return ran
 
 
 def run(
-    db: sqlite_utils.Database,
+    db: Database,
     stop: threading.Event,
     worker: str | None = None,
     batch: int = 50,
@@ -270,6 +272,13 @@ def run(
     concurrency: int = 1,
 ) -> None:
     """Drain due jobs, then wait poll seconds and look again, until stop is set."""
-    while not stop.is_set():
-        drain(db, worker, batch, lease, concurrency)
-        stop.wait(poll)
+    try:
+        while not stop.is_set():
+            try:
+                drain(db, worker, batch, lease, concurrency)
+            except Busy as error:  # the database is away or busy: look again after the pause
+                log.warning("Worker waits: %s", error)
+            stop.wait(poll)
+    finally:
+        for cleanup in THREAD_CLEANUPS:  # this thread's own connections (SMTP, say)
+            cleanup()

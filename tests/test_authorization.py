@@ -17,7 +17,7 @@ from flask import Flask
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
-from configurator import accounts, api_tokens, create_app, events, exports
+from configurator import accounts, api_tokens, create_app, events, exports, worker
 from configurator.db import close_thread_connections, connect
 from configurator.delivery import consent, outbox
 from configurator.exports import jobs as export_jobs
@@ -155,8 +155,8 @@ class World:
             json=JSON.get((endpoint, method)),
             query_string=QUERY.get((endpoint, method)),
         )
-        # A prepared export writes in the background: let it end before the next restore.
-        export_jobs.finish_all()
+        # A prepared export is written by the worker: let it run before the next restore.
+        worker.drain(self.db)
         response.get_data()  # run a streamed export to its end
         response.close()
         return response
@@ -258,7 +258,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "job_id": export_jobs.start(db, event_b, "json").id,
         "delivery_id": delivery_of(event_b, ben),
     }
-    export_jobs.finish_all()
+    worker.drain(db)
     w.bearer = {
         "organiser": api_tokens.issue(db, organiser_id, "script"),
         "staff": api_tokens.issue(db, staff_id, "script"),

@@ -12,8 +12,8 @@ from configurator import attendees, backup, designs, events
 from configurator.db import connect
 
 
-def test_backup_under_load_restores_consistently(db_path, tmp_path, example):
-    db = connect(db_path)
+def test_backup_under_load_restores_consistently(sqlite_file, tmp_path, example):
+    db = connect(sqlite_file)
     event = events.create_event(db, example)
     events.publish(db, "commons-camp")
     people = [
@@ -23,7 +23,7 @@ def test_backup_under_load_restores_consistently(db_path, tmp_path, example):
     saved = []
 
     def keep_saving() -> None:
-        own = connect(db_path)
+        own = connect(sqlite_file)
         picks = ["opening", "maps", "closing", "datasets", "day2-opening"]
         i = 0
         while not stop.is_set():
@@ -39,7 +39,7 @@ def test_backup_under_load_restores_consistently(db_path, tmp_path, example):
         while len(saved) < 20:
             stop.wait(0.01)
         target = tmp_path / "backup.db"
-        counts = backup.backup(db_path, target)
+        counts = backup.backup(sqlite_file, target)
         while len(saved) < 40:
             stop.wait(0.01)
     finally:
@@ -60,23 +60,23 @@ def test_backup_under_load_restores_consistently(db_path, tmp_path, example):
             )
         }
         assert picked == {(s, o) for s, v in document.items() for o in v}
-    live = connect(db_path).execute("SELECT count(*) FROM design_history").fetchone()[0]
+    live = connect(sqlite_file).execute("SELECT count(*) FROM design_history").fetchone()[0]
     assert copy.execute("SELECT count(*) FROM design_history").fetchone()[0] <= live
 
 
-def test_backup_refuses_to_overwrite(db_path, tmp_path):
-    connect(db_path)
+def test_backup_refuses_to_overwrite(sqlite_file, tmp_path):
+    connect(sqlite_file)
     target = tmp_path / "b.db"
-    backup.backup(db_path, target)
+    backup.backup(sqlite_file, target)
     with pytest.raises(backup.BackupFailed):
-        backup.backup(db_path, target)
+        backup.backup(sqlite_file, target)
 
 
-def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path, db_path):
+def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path, sqlite_file):
     bogus = tmp_path / "bogus.db"
     bogus.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(backup.BackupFailed):
-        backup.restore(bogus, db_path)
+        backup.restore(bogus, sqlite_file)
 
 
 def test_the_reliability_pages_backup_examples_run(tmp_path, monkeypatch):

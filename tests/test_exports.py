@@ -17,7 +17,7 @@ from conftest import csrf_from
 from docsupport import ROOT, code_blocks
 from openpyxl.utils.escape import unescape
 
-from configurator import accounts, api_tokens, attendees, designs, events, exports
+from configurator import accounts, api_tokens, attendees, designs, events, exports, jobs, worker
 from configurator.cli import cli
 from configurator.errors import BadRequest
 from configurator.exports import batches, writers
@@ -404,7 +404,7 @@ def test_staff_download_every_export_from_the_web(client, organiser, staffed):
     assert {r["option"] for r in read_csv(sms.data)} == {"sms"}
 
 
-def test_prepared_exports_show_progress_then_give_the_same_file(client, organiser, staffed):
+def test_prepared_exports_show_progress_then_give_the_same_file(client, db, organiser, staffed):
     event, _ = staffed
     organiser.login("sam@example.org")
     page = client.get(f"/events/{event['slug']}/exports").get_data(as_text=True)
@@ -414,10 +414,12 @@ def test_prepared_exports_show_progress_then_give_the_same_file(client, organise
         assert f'action="{action}"' in page
         started = client.post(action, data={"csrf_token": token})
         assert started.status_code == 303, fmt
-        export_jobs.finish_all()
+        waiting = client.get(started.location).get_data(as_text=True)
+        assert "<progress" in waiting  # queued: the worker has not taken it yet
+        assert worker.drain(db) == 1  # what `configurator worker` does
         job_page = client.get(started.location).get_data(as_text=True)
         assert "The export is ready." in job_page and "<progress" not in job_page
-        job = export_jobs.get(started.location.rsplit("/", 1)[1], event["id"])
+        job = export_jobs.get(db, started.location.rsplit("/", 1)[1], event["id"])
         assert job.done == job.total > 0  # every step was counted on the way
         with client.get(started.location + "/file") as prepared:
             assert prepared.mimetype == exports.FORMATS[fmt].mimetype
@@ -434,35 +436,50 @@ def test_prepared_exports_show_progress_then_give_the_same_file(client, organise
             assert names == zipfile.ZipFile(io.BytesIO(streamed)).namelist() and names
 
 
-def test_a_running_export_page_polls_and_refreshes_without_javascript(client, organiser, staffed):
+def test_a_running_export_page_polls_and_refreshes_without_javascript(
+    client, db, organiser, staffed
+):
     event, _ = staffed
     organiser.login("sam@example.org")
-    job = export_jobs.Job("running-1", event["id"], "xlsx", "x.xlsx", "", ROOT / "x", total=50)
-    job.done = 20
-    export_jobs._jobs[job.id] = job  # a job caught mid-way: the thread is not needed to show it
-    try:
-        url = f"/events/{event['slug']}/exports/jobs/{job.id}"
-        html = client.get(url).get_data(as_text=True)
-        assert '<progress id="export-progress" max="100" value="40">' in html
-        assert 'hx-trigger="every 1s"' in html and 'aria-busy="true"' in html
-        assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in html
-        partial = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
-        assert partial.lstrip().startswith('<section id="export-job"') and "<html" not in partial
-        assert client.get(url + "/file").status_code == 404  # not ready yet
-    finally:
-        del export_jobs._jobs[job.id]
+    job = export_jobs.start(db, event, "xlsx")
+    [claimed] = jobs.claim(db, "worker-1", "export")  # a job caught mid-way by its worker
+    jobs.progress(db, claimed.id, 20, 50)
+    url = f"/events/{event['slug']}/exports/jobs/{job.id}"
+    html = client.get(url).get_data(as_text=True)
+    assert '<progress id="export-progress" max="100" value="40">' in html
+    assert 'hx-trigger="every 1s"' in html and 'aria-busy="true"' in html
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in html
+    partial = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert partial.lstrip().startswith('<section id="export-job"') and "<html" not in partial
+    assert client.get(url + "/file").status_code == 404  # not ready yet
 
 
-def test_preparing_an_unknown_format_is_named_and_starts_nothing(client, organiser, staffed):
+def test_a_failed_export_says_so_and_a_lost_file_is_gone(client, db, organiser, staffed):
+    event, _ = staffed
+    organiser.login("sam@example.org")
+    job = export_jobs.start(db, event, "json")
+    [claimed] = jobs.claim(db, "worker-1", "export")
+    jobs.fail(db, claimed.id, "worker-1", "disk full", retry=False)
+    url = f"/events/{event['slug']}/exports/jobs/{job.id}"
+    html = client.get(url).get_data(as_text=True)
+    assert "could not be written (disk full)" in html and "<progress" not in html
+    done = export_jobs.start(db, event, "json")
+    worker.drain(db)
+    export_jobs.get(db, done.id, event["id"]).path.unlink()  # an hour later, cleaned away
+    gone = client.get(f"/events/{event['slug']}/exports/jobs/{done.id}")
+    assert gone.status_code == 404 and "kept for an hour" in gone.get_data(as_text=True)
+
+
+def test_preparing_an_unknown_format_is_named_and_starts_nothing(client, db, organiser, staffed):
     event, _ = staffed
     organiser.login("sam@example.org")
     token = csrf_from(client.get(f"/events/{event['slug']}/exports").get_data(as_text=True))
-    before = set(export_jobs._jobs)
+    before = jobs.counts(db, event["id"], "export")
     refused = client.post(
         f"/events/{event['slug']}/exports/pdf/prepare", data={"csrf_token": token}
     )
     assert refused.status_code == 404 and "csv-wide" in refused.get_data(as_text=True)
-    assert set(export_jobs._jobs) == before
+    assert jobs.counts(db, event["id"], "export") == before
     gone = client.get(f"/events/{event['slug']}/exports/jobs/no-such-job")
     assert gone.status_code == 404 and "kept for an hour" in gone.get_data(as_text=True)
 

@@ -8,16 +8,16 @@ from configurator import migrations
 from configurator.db import connect, write
 
 
-def test_database_pragmas(db_path):
-    db = connect(db_path)
+def test_database_pragmas(sqlite_file):
+    db = connect(sqlite_file)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
-def test_migrations_apply_once(db_path):
-    db = connect(db_path)
+def test_migrations_apply_once(sqlite_file):
+    db = connect(sqlite_file)
     assert migrations.current(db) == len(migrations.STEPS)
     assert migrations.apply(db) == 0
     assert [r[0] for r in db.execute("SELECT step FROM migrations")] == list(
@@ -25,16 +25,16 @@ def test_migrations_apply_once(db_path):
     )
 
 
-def test_a_database_from_an_older_release_takes_only_the_new_steps(db_path):
+def test_a_database_from_an_older_release_takes_only_the_new_steps(sqlite_file):
     import sqlite3
 
-    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn = sqlite3.connect(sqlite_file, isolation_level=None)
     conn.execute("CREATE TABLE migrations (step INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
     for number, step in enumerate(migrations.STEPS[:2], start=1):
         conn.executescript(step)
         conn.execute("INSERT INTO migrations VALUES (?, 'then')", [number])
     conn.close()
-    db = connect(db_path)
+    db = connect(sqlite_file)
     assert migrations.current(db) == len(migrations.STEPS)
     plan = db.execute(
         "EXPLAIN QUERY PLAN SELECT attendee_id >> 10, count(*), max(updated_at) FROM designs"
@@ -43,8 +43,8 @@ def test_a_database_from_an_older_release_takes_only_the_new_steps(db_path):
     assert "COVERING INDEX designs_event_blocks" in " ".join(row[-1] for row in plan)
 
 
-def test_write_rolls_back_on_error(db_path):
-    db = connect(db_path)
+def test_write_rolls_back_on_error(sqlite_file):
+    db = connect(sqlite_file)
     try:
         with write(db):
             db.execute(
@@ -57,9 +57,9 @@ def test_write_rolls_back_on_error(db_path):
     assert db.execute("SELECT count(*) FROM accounts").fetchone()[0] == 0
 
 
-def test_write_takes_the_write_lock_at_begin(db_path):
-    db = connect(db_path)
-    other = sqlite3.connect(db_path, timeout=0.05, isolation_level=None)
+def test_write_takes_the_write_lock_at_begin(sqlite_file):
+    db = connect(sqlite_file)
+    other = sqlite3.connect(sqlite_file, timeout=0.05, isolation_level=None)
     with write(db):
         try:
             other.execute("BEGIN IMMEDIATE")

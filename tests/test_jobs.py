@@ -103,17 +103,22 @@ def test_progress_is_kept_for_a_progress_bar(db):
     assert jobs.get(db, job).percent == 50
 
 
-def test_two_workers_racing_never_take_the_same_job(tmp_path):
-    path = tmp_path / "race.db"
+def test_two_workers_racing_never_take_the_same_job(db_path):
+    """On SQLite one writer at a time; on PostgreSQL FOR UPDATE SKIP LOCKED keeps them apart."""
+    path = db_path
     db = connect(path)
     for n in range(300):
         jobs.enqueue(db, "delivery", key=f"m{n}")
     taken: dict[str, list[int]] = {}
+    gate = threading.Barrier(4)
 
     def work(name: str) -> None:
         mine = taken.setdefault(name, [])
-        while claimed := jobs.claim(connect(path), name, limit=7):
+        own = connect(path)
+        gate.wait()
+        while claimed := jobs.claim(own, name, limit=7):
             mine += [j.id for j in claimed]
+        own.close()
 
     threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(4)]
     for t in threads:
@@ -165,12 +170,12 @@ def test_the_worker_runs_each_kind_and_records_every_outcome(db, handlers):
     assert handlers.drain(db, "w") == 0
 
 
-def test_worker_once_from_the_command_line(tmp_path, handlers):
+def test_worker_once_from_the_command_line(db_path, handlers):
     from click.testing import CliRunner
 
     from configurator.cli import cli
 
-    path = tmp_path / "w.db"
+    path = db_path
     db = connect(path)
     done = []
     handlers.handler("note")(lambda _db, job: done.append(job.id) or None)

@@ -282,7 +282,7 @@ def test_racing_supports_of_one_attendee_never_exceed_the_budget(db_path):
         except Conflict:
             result = "refused"
         finally:
-            mine.conn.close()
+            mine.close()  # on PostgreSQL: back to the pool
         with lock:
             outcomes.append(result)
 

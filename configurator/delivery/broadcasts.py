@@ -12,9 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
-
 from ..compiler import CompiledSchema
+from ..db import Database
 from ..errors import BadRequest, Problem
 from . import consent, outbox, settings
 
@@ -92,7 +91,7 @@ def read(schema: CompiledSchema, form: dict[str, str]) -> tuple[Audience, str, s
     return audience, subject, body
 
 
-def members(db: sqlite_utils.Database, event_id: int, audience: Audience) -> list[dict[str, Any]]:
+def members(db: Database, event_id: int, audience: Audience) -> list[dict[str, Any]]:
     """The attendees an audience names, by name."""
     params: list[Any] = [event_id]
     if audience.kind in ("session", "waitlist", "format"):
@@ -101,7 +100,7 @@ def members(db: sqlite_utils.Database, event_id: int, audience: Audience) -> lis
 
 
 def preview(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     schema: CompiledSchema,
     audience: Audience,
@@ -132,7 +131,7 @@ def preview(
 
 
 def send(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     audience: Audience,
     subject: str,
@@ -157,7 +156,7 @@ def send(
     return len(made)
 
 
-def recent(db: sqlite_utils.Database, event_id: int, limit: int = 20) -> list[dict[str, Any]]:
+def recent(db: Database, event_id: int, limit: int = 20) -> list[dict[str, Any]]:
     """The latest broadcasts: subject, when, and how many attendees each went to."""
     rows = db.execute(
         "SELECT subject, min(created_at) AS sent_at, count(*) AS recipients FROM outbox"

@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..clock import stamp
-from ..db import write
+from ..db import Database, write
 from ..errors import BadRequest, NotFound
 
 # kind of message -> the category an attendee opts out of
@@ -51,13 +50,13 @@ def category(kind: str) -> str:
     return CATEGORY.get(kind, "announcements")
 
 
-def opted_out(db: sqlite_utils.Database, attendee_id: int) -> set[str]:
+def opted_out(db: Database, attendee_id: int) -> set[str]:
     """The categories the attendee opted out of (`all` for everything)."""
     rows = db.execute("SELECT category FROM message_optouts WHERE attendee_id = ?", [attendee_id])
     return {r[0] for r in rows}
 
 
-def allows(db: sqlite_utils.Database, attendee_id: int, kind: str) -> bool:
+def allows(db: Database, attendee_id: int, kind: str) -> bool:
     """Whether the attendee still wants messages of this kind."""
     cat = category(kind)
     if cat == ALWAYS:
@@ -66,7 +65,7 @@ def allows(db: sqlite_utils.Database, attendee_id: int, kind: str) -> bool:
     return cat not in out and EVERYTHING not in out
 
 
-def set_choices(db: sqlite_utils.Database, attendee_id: int, wanted: set[str]) -> set[str]:
+def set_choices(db: Database, attendee_id: int, wanted: set[str]) -> set[str]:
     """Keep the categories the attendee wants, opt out of the rest; the ones opted out of."""
     unknown = wanted - set(CATEGORY_TITLES)
     if unknown:
@@ -82,7 +81,7 @@ def set_choices(db: sqlite_utils.Database, attendee_id: int, wanted: set[str]) -
     return out
 
 
-def opt_out(db: sqlite_utils.Database, attendee_id: int, cat: str) -> None:
+def opt_out(db: Database, attendee_id: int, cat: str) -> None:
     """Opt the attendee out of one category, or of everything with `all`."""
     if cat != EVERYTHING and cat not in CATEGORY_TITLES:
         raise BadRequest(f"There is no kind of message called {cat!r}.")
@@ -100,7 +99,7 @@ def opt_out(db: sqlite_utils.Database, attendee_id: int, cat: str) -> None:
 _keys: dict[str, str] = {}
 
 
-def _signer(db: sqlite_utils.Database, salt: str) -> URLSafeSerializer:
+def _signer(db: Database, salt: str) -> URLSafeSerializer:
     """A signer keyed by this database's own delivery key, made once on first use."""
     where = str(getattr(db, "path", ""))
     secret = _keys.get(where)
@@ -120,12 +119,12 @@ def _signer(db: sqlite_utils.Database, salt: str) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt=salt)
 
 
-def sign(db: sqlite_utils.Database, salt: str, value: Any) -> str:
+def sign(db: Database, salt: str, value: Any) -> str:
     """A URL-safe signed token carrying value (an unsubscribe or feedback link)."""
     return str(_signer(db, salt).dumps(value))
 
 
-def unsign(db: sqlite_utils.Database, salt: str, token: str) -> Any:
+def unsign(db: Database, salt: str, token: str) -> Any:
     """The value a signed token carries; NotFound when it was not made here."""
     try:
         return _signer(db, salt).loads(token)
@@ -133,7 +132,7 @@ def unsign(db: sqlite_utils.Database, salt: str, token: str) -> Any:
         raise NotFound("This link is not valid. Check that you copied all of it.") from None
 
 
-def unsubscribe_token(db: sqlite_utils.Database, attendee_id: int, kind: str) -> str:
+def unsubscribe_token(db: Database, attendee_id: int, kind: str) -> str:
     """The token of the link that opts an attendee out of one kind's category."""
     return sign(db, "unsubscribe", [attendee_id, category(kind)])
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from .. import events
 from ..clock import stamp
-from ..db import write
+from ..db import Database, write
 from ..errors import BadRequest, NotFound, Problem
 from . import consent
 
@@ -30,7 +28,7 @@ class Ask:
     comment: str
 
 
-def ask(db: sqlite_utils.Database, token: str) -> Ask:
+def ask(db: Database, token: str) -> Ask:
     """The question a feedback link asks, with the answer already given (if any)."""
     value = consent.unsign(db, "feedback", token)
     try:
@@ -63,7 +61,7 @@ def ask(db: sqlite_utils.Database, token: str) -> Ask:
     )
 
 
-def answer(db: sqlite_utils.Database, token: str, rating: str, comment: str) -> Ask:
+def answer(db: Database, token: str, rating: str, comment: str) -> Ask:
     """Store (or change) the answer a feedback link gives; BadRequest names what is wrong."""
     question = ask(db, token)
     comment = (comment or "").strip()
@@ -98,7 +96,7 @@ def answer(db: sqlite_utils.Database, token: str, rating: str, comment: str) -> 
     return ask(db, token)
 
 
-def ratings(db: sqlite_utils.Database, event_id: int) -> dict[tuple[str, str], list[int]]:
+def ratings(db: Database, event_id: int) -> dict[tuple[str, str], list[int]]:
     """Every rating given per session."""
     found: dict[tuple[str, str], list[int]] = {}
     for sid, oid, rating in db.execute(
@@ -108,7 +106,7 @@ def ratings(db: sqlite_utils.Database, event_id: int) -> dict[tuple[str, str], l
     return found
 
 
-def comments(db: sqlite_utils.Database, event_id: int, limit: int = 50) -> list[dict[str, Any]]:
+def comments(db: Database, event_id: int, limit: int = 50) -> list[dict[str, Any]]:
     """The latest comments, newest first, with the session they are about."""
     rows = db.execute(
         "SELECT section_id, option_id, rating, comment, updated_at FROM feedback"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import sqlite_utils
-
 from ..compiler import CompiledSchema
+from ..db import Database
 from . import feedback, log
 
 
@@ -46,7 +45,7 @@ def co_created(schema: CompiledSchema) -> set[tuple[str, str]]:
     return found
 
 
-def figures(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) -> Figures:
+def figures(db: Database, event_id: int, schema: CompiledSchema) -> Figures:
     """The delivery counts, satisfaction per session and the co-creation KPI strip."""
     made = co_created(schema)
     rated, pools = [], {True: [], False: []}
@@ -74,7 +73,7 @@ def figures(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) ->
     )
 
 
-def kpis(db: sqlite_utils.Database, event_id: int) -> list[tuple[str, int]]:
+def kpis(db: Database, event_id: int) -> list[tuple[str, int]]:
     """Invited, designed, confirmed; proposals, accepted; attendees whose input changed the programme."""
     row = db.execute(
         "SELECT count(*), count(d.attendee_id), count(*) FILTER (WHERE d.status = 'confirmed')"

@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from .. import attendees
 from ..attendees import Invitation
-from ..db import write
+from ..db import Database, write
 from ..errors import BadRequest
 from . import outbox
 
@@ -48,7 +46,7 @@ def invitation_text(
 
 
 def send_link(
-    db: sqlite_utils.Database,
+    db: Database,
     event: dict[str, Any],
     attendee: dict[str, Any],
     token: str,
@@ -71,7 +69,7 @@ def send_link(
 
 
 def invite_and_send(
-    db: sqlite_utils.Database,
+    db: Database,
     event: dict[str, Any],
     name: str,
     email: str,
@@ -86,7 +84,7 @@ def invite_and_send(
 
 
 def invite_people_and_send(
-    db: sqlite_utils.Database, event: dict[str, Any], people: list[tuple[str, str]], base_url: str
+    db: Database, event: dict[str, Any], people: list[tuple[str, str]], base_url: str
 ) -> list[Invitation]:
     """Invite everyone and queue their invitations, all in one transaction."""
     with write(db):
@@ -94,7 +92,7 @@ def invite_people_and_send(
 
 
 def preview(
-    db: sqlite_utils.Database, event: dict[str, Any], attendee_ids: list[int], base_url: str
+    db: Database, event: dict[str, Any], attendee_ids: list[int], base_url: str
 ) -> Preview:
     """Who would get an invitation with a new link, and what it says (the link left out)."""
     recipients = _recipients(db, event, attendee_ids)
@@ -105,7 +103,7 @@ def preview(
 
 
 def send_invitations(
-    db: sqlite_utils.Database, event: dict[str, Any], attendee_ids: list[int], base_url: str
+    db: Database, event: dict[str, Any], attendee_ids: list[int], base_url: str
 ) -> list[int]:
     """Issue each attendee a new link and queue it to them by email; the message ids.
 
@@ -121,7 +119,7 @@ def send_invitations(
 
 
 def _recipients(
-    db: sqlite_utils.Database, event: dict[str, Any], attendee_ids: list[int]
+    db: Database, event: dict[str, Any], attendee_ids: list[int]
 ) -> list[dict[str, Any]]:
     if not attendee_ids:
         raise BadRequest("Tick the attendees who should get an invitation.")

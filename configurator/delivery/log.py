@@ -6,10 +6,9 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import sqlite_utils
-
 from .. import jobs
 from ..compiler import CompiledSchema
+from ..db import Database
 from ..errors import NotFound
 from . import settings
 from .outbox import KIND
@@ -112,7 +111,7 @@ _LATEST = (
 
 
 def deliveries(
-    db: sqlite_utils.Database, event_id: int, status: str | None = None, limit: int = 200
+    db: Database, event_id: int, status: str | None = None, limit: int = 200
 ) -> list[Delivery]:
     """The event's latest deliveries (of one status), newest first."""
     rows = db.execute(_LATEST, [event_id, KIND, status, COLLECTED + "%", status, limit])
@@ -120,7 +119,7 @@ def deliveries(
 
 
 def for_attendees(
-    db: sqlite_utils.Database, event_id: int, first: int, last: int
+    db: Database, event_id: int, first: int, last: int
 ) -> dict[int, list[dict[str, Any]]]:
     """The deliveries of the attendees with ids first..last, oldest first, for the JSON export."""
     found: dict[int, list[dict[str, Any]]] = {}
@@ -152,7 +151,7 @@ _COUNTS = (
 )
 
 
-def counts(db: sqlite_utils.Database, event_id: int) -> dict[str, int]:
+def counts(db: Database, event_id: int) -> dict[str, int]:
     """How many of the event's deliveries are in each status (every status, zeros included)."""
     found = dict.fromkeys(STATUSES, 0)
     for status, n in db.execute(_COUNTS, [COLLECTED + "%", event_id, KIND]):
@@ -161,7 +160,7 @@ def counts(db: sqlite_utils.Database, event_id: int) -> dict[str, int]:
 
 
 def channels(
-    db: sqlite_utils.Database, event_id: int, schema: CompiledSchema
+    db: Database, event_id: int, schema: CompiledSchema
 ) -> list[dict[str, Any]]:
     """Each channel option: where it is delivered (or not), and how many attendees chose it."""
     chosen = settings.get(db, event_id, schema)
@@ -185,7 +184,7 @@ def channels(
     ]
 
 
-def retry(db: sqlite_utils.Database, event_id: int, delivery_id: int) -> jobs.Job:
+def retry(db: Database, event_id: int, delivery_id: int) -> jobs.Job:
     """Queue a delivery of this event to be tried again at once (NotFound for anything else)."""
     job = jobs.get(db, delivery_id, event_id)
     if job.kind != KIND:

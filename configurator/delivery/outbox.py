@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from .. import events, jobs
 from ..clock import stamp
-from ..db import write
+from ..db import Database, write
 from . import consent, settings
 
 KIND = "delivery"
@@ -37,7 +35,7 @@ def delivery_key(message_id: int, channel: str) -> str:
     return f"delivery:{message_id}:{channel}"
 
 
-def chosen_channels(db: sqlite_utils.Database, event_id: int, attendee_id: int) -> list[str]:
+def chosen_channels(db: Database, event_id: int, attendee_id: int) -> list[str]:
     """The channel options the attendee picked in their design (none before they design)."""
     schema = _schema(db, event_id)
     if schema is None:
@@ -51,7 +49,7 @@ def chosen_channels(db: sqlite_utils.Database, event_id: int, attendee_id: int) 
 
 
 def channels_for(
-    db: sqlite_utils.Database, event_id: int, attendee_id: int, kind: str
+    db: Database, event_id: int, attendee_id: int, kind: str
 ) -> list[Channel]:
     """The channels a message goes out on: links by email; the rest as the attendee chose.
 
@@ -71,14 +69,14 @@ def channels_for(
     return found
 
 
-def _schema(db: sqlite_utils.Database, event_id: int) -> Any:
+def _schema(db: Database, event_id: int) -> Any:
     if events.latest_number(db, event_id) is None:
         return None
     return events.compiled(db, event_id)
 
 
 def queue(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     attendee_ids: list[int],
     kind: str,
@@ -132,7 +130,7 @@ def queue(
     return made
 
 
-def get_message(db: sqlite_utils.Database, message_id: int) -> dict[str, Any] | None:
+def get_message(db: Database, message_id: int) -> dict[str, Any] | None:
     """One outbox message with its payload parsed, or None."""
     row = db.execute("SELECT * FROM outbox WHERE id = ?", [message_id]).fetchone()
     if row is None:

@@ -13,12 +13,10 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from .. import events, worker
 from ..clock import now
 from ..compiler import CompiledSchema, day_name
-from ..db import write
+from ..db import Database, write
 from . import config, consent, outbox, settings
 
 CATCH_UP = timedelta(days=1)
@@ -37,13 +35,13 @@ def delivery_of(fmt: dict[str, Any]) -> str:
 
 
 @worker.periodic("delivery-plan", PLAN_EVERY_SECONDS)
-def plan_all(db: sqlite_utils.Database) -> None:
+def plan_all(db: Database) -> None:
     """Plan reminders and feedback requests for every published event; forget delivered links."""
     plan(db)
     forget_links(db)
 
 
-def forget_links(db: sqlite_utils.Database) -> int:
+def forget_links(db: Database) -> int:
     """Blank the personal links of messages delivered on every channel; how many were blanked.
 
     Links are stored only as fingerprints; a message carries one in clear only until it is sent.
@@ -65,7 +63,7 @@ def forget_links(db: sqlite_utils.Database) -> int:
     return len(rows)
 
 
-def plan(db: sqlite_utils.Database, moment: datetime | None = None) -> int:
+def plan(db: Database, moment: datetime | None = None) -> int:
     """Queue the reminders and feedback requests due at moment; how many messages were queued."""
     at = moment or now()
     made = 0
@@ -78,7 +76,7 @@ def plan(db: sqlite_utils.Database, moment: datetime | None = None) -> int:
 
 
 def _plan_event(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     schema: CompiledSchema,
     chosen: settings.Settings,
@@ -110,7 +108,7 @@ def _plan_event(
 
 
 def _takers(
-    db: sqlite_utils.Database, event_id: int, sid: str, oid: str
+    db: Database, event_id: int, sid: str, oid: str
 ) -> list[tuple[int, str | None]]:
     rows = db.execute(
         "SELECT p.attendee_id, p.format FROM picks p JOIN attendees a ON a.id = p.attendee_id"
@@ -122,7 +120,7 @@ def _takers(
 
 
 def _remind(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     schema: CompiledSchema,
     session: dict[str, Any],
@@ -155,7 +153,7 @@ def _remind(
 
 
 def _recording(
-    db: sqlite_utils.Database, event_id: int, session: dict[str, Any], attendee_id: int
+    db: Database, event_id: int, session: dict[str, Any], attendee_id: int
 ) -> int:
     title = session["title"]
     return len(
@@ -172,7 +170,7 @@ def _recording(
 
 
 def _ask_feedback(
-    db: sqlite_utils.Database, event_id: int, sid: str, session: dict[str, Any], attendee_id: int
+    db: Database, event_id: int, sid: str, session: dict[str, Any], attendee_id: int
 ) -> int:
     token = consent.sign(db, "feedback", [attendee_id, sid, session["id"]])
     link = f"{config.current().public_url}/f/{token}"

@@ -14,10 +14,9 @@ import socket
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from .. import events, jobs, worker
 from ..clock import now, stamp
+from ..db import Database
 from . import config, consent, mail, outbox, push, settings
 
 worker.THREAD_CLEANUPS.append(mail.close)  # a concurrent sender closes its SMTP connections
@@ -27,7 +26,7 @@ RATE_WINDOW = timedelta(minutes=1)
 
 
 @worker.handler(outbox.KIND)
-def deliver(db: sqlite_utils.Database, job: jobs.Job) -> dict[str, Any]:
+def deliver(db: Database, job: jobs.Job) -> dict[str, Any]:
     """Send the job's message on its channel; Retry, GiveUp, Postpone or Cancel otherwise."""
     message = outbox.get_message(db, job.ref_id or 0)
     if message is None:
@@ -83,7 +82,7 @@ def deliver(db: sqlite_utils.Database, job: jobs.Job) -> dict[str, Any]:
 
 
 def _answers(
-    db: sqlite_utils.Database, attendee_id: int, section: str | None, channel: str
+    db: Database, attendee_id: int, section: str | None, channel: str
 ) -> dict[str, Any] | None:
     """The attendee's follow-up answers for a channel they chose, or None when they did not."""
     row = db.execute("SELECT document FROM designs WHERE attendee_id = ?", [attendee_id]).fetchone()
@@ -95,7 +94,7 @@ def _answers(
 
 
 def _check_rate(
-    db: sqlite_utils.Database, event_id: int, channel: str, per_minute: int, at: datetime
+    db: Database, event_id: int, channel: str, per_minute: int, at: datetime
 ) -> None:
     """Postpone the send when the channel already sent its allowance in the last minute."""
     since = at - RATE_WINDOW

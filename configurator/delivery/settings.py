@@ -17,11 +17,10 @@ from typing import Any
 from urllib.parse import quote
 
 import apprise
-import sqlite_utils
 
 from ..clock import stamp
 from ..compiler import CompiledSchema
-from ..db import write
+from ..db import Database, write
 from ..errors import DesignInvalid, Problem, SchemaInvalid
 from ..optionschema import pointer
 from . import config
@@ -90,7 +89,7 @@ def channel_options(schema: CompiledSchema, settings: Settings) -> list[dict[str
     return list(schema.sections[sid]["options"])
 
 
-def get(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) -> Settings:
+def get(db: Database, event_id: int, schema: CompiledSchema) -> Settings:
     """The event's delivery settings: stored ones, or defaults that deliver the email option."""
     row = db.execute(
         "SELECT settings FROM delivery_settings WHERE event_id = ?", [event_id]
@@ -110,7 +109,7 @@ def get(db: sqlite_utils.Database, event_id: int, schema: CompiledSchema) -> Set
 
 
 def save(
-    db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, form: dict[str, str]
+    db: Database, event_id: int, schema: CompiledSchema, form: dict[str, str]
 ) -> Settings:
     """Check the settings form and store it; SchemaInvalid names every field that is wrong."""
     problems: list[Problem] = []
@@ -274,7 +273,7 @@ def international(phone: str) -> str | None:
 
 
 def contact_problems(
-    db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, design: dict[str, Any]
+    db: Database, event_id: int, schema: CompiledSchema, design: dict[str, Any]
 ) -> list[Problem]:
     """Follow-up answers a delivering channel could not use (a number without country code)."""
     settings = get(db, event_id, schema)
@@ -306,7 +305,7 @@ def contact_problems(
 
 
 def check_contacts(
-    db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, design: dict[str, Any]
+    db: Database, event_id: int, schema: CompiledSchema, design: dict[str, Any]
 ) -> None:
     """Refuse a design whose contact details a delivering channel cannot use."""
     problems = contact_problems(db, event_id, schema, design)

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from ..compiler import CompiledSchema
+from ..db import Database
 from ..errors import NotFound
 from . import calendars, channels, designs_json, long, rosters, wide, xlsx
 from .batches import ATTENDEE_COLUMNS, Progress, attendee_count
@@ -68,7 +67,7 @@ def export_format(fmt: str) -> ExportFormat:
 
 
 def download(
-    db: sqlite_utils.Database,
+    db: Database,
     event: dict[str, Any],
     schema: CompiledSchema,
     fmt: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-import sqlite_utils
+from ..db import Database
 
 BATCH = 1000
 Progress = Callable[[int], None]
@@ -13,12 +13,12 @@ Cell = str | int | float | None
 ATTENDEE_COLUMNS = ["attendee_id", "name", "email", "status", "schema_version", "confirmed_at"]
 
 
-def attendee_count(db: sqlite_utils.Database, event_id: int) -> int:
+def attendee_count(db: Database, event_id: int) -> int:
     """How many attendees the event has."""
     return db.execute("SELECT count(*) FROM attendees WHERE event_id = ?", [event_id]).fetchone()[0]
 
 
-def design_count(db: sqlite_utils.Database, event_id: int) -> int:
+def design_count(db: Database, event_id: int) -> int:
     """How many attendees of the event have saved a design."""
     return db.execute("SELECT count(*) FROM designs WHERE event_id = ?", [event_id]).fetchone()[0]
 
@@ -38,21 +38,15 @@ class AttendeeRow(NamedTuple):
 
 
 def attendee_batches(
-    db: sqlite_utils.Database, event_id: int, tick: Progress, with_design_only: bool = False
+    db: Database, event_id: int, tick: Progress, with_design_only: bool = False
 ) -> Iterator[list[AttendeeRow]]:
     """Every attendee of the event with their design row, in id order, a batch at a time.
 
     One cursor reads the whole export, so it sees one consistent snapshot of the database.
     """
-    cursor = db.conn.cursor()
-    cursor.row_factory = lambda _cursor, values: AttendeeRow(*values)
-    cursor.execute(BATCH_QUERIES[with_design_only], [event_id])
-    try:
-        while batch := cursor.fetchmany(BATCH):
-            yield batch
-            tick(len(batch))
-    finally:
-        cursor.close()
+    for batch in db.batches(BATCH_QUERIES[with_design_only], [event_id], BATCH):
+        yield [AttendeeRow._make(values) for values in batch]
+        tick(len(batch))
 
 
 # `+a.event_id` keeps SQLite on the rowid order instead of sorting every row in memory.

@@ -7,17 +7,16 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 
-import sqlite_utils
-
 from ..agenda import Calendars
 from ..compiler import CompiledSchema
+from ..db import Database
 from .batches import Progress, attendee_batches, design_count
 from .exporter import ExportFormat
 from .writers import zip_chunks
 
 
 def calendar_files(
-    db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, tick: Progress
+    db: Database, event_id: int, schema: CompiledSchema, tick: Progress
 ) -> Iterator[tuple[str, bytes]]:
     """(file name, iCalendar bytes) for every attendee with a design."""
     calendar = Calendars(schema)  # each session's VEVENT serialised once, not per attendee
@@ -34,7 +33,7 @@ def _file_word(name: str) -> str:
 
 
 def build(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     schema: CompiledSchema,
     tick: Progress,

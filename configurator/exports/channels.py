@@ -6,13 +6,25 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import sqlite_utils
-
 from ..compiler import CompiledSchema
+from ..db import POSTGRESQL, SQLITE, Database
 from .batches import Progress
 from .exporter import ExportFormat
 from .rosters import narrow
 from .writers import csv_chunks
+
+# The follow-up answers of one pick, as JSON text: the one query whose JSON path each engine says
+# its own way (SQLite's json_extract with a path text, PostgreSQL's #> with a text array).
+_FOLLOW_UPS = {
+    SQLITE: "SELECT a.id, a.name, a.email, json_extract(d.document, ?) FROM picks p"
+    " JOIN attendees a ON a.id = p.attendee_id LEFT JOIN designs d ON d.attendee_id = p.attendee_id"
+    " WHERE p.event_id = ? AND p.section_id = ? AND p.option_id = ?"
+    " ORDER BY a.name COLLATE NOCASE, a.id",
+    POSTGRESQL: "SELECT a.id, a.name, a.email, (d.document::jsonb #> ?)::text FROM picks p"
+    " JOIN attendees a ON a.id = p.attendee_id LEFT JOIN designs d ON d.attendee_id = p.attendee_id"
+    " WHERE p.event_id = ? AND p.section_id = ? AND p.option_id = ?"
+    " ORDER BY a.name COLLATE NOCASE, a.id",
+}
 
 
 def channel_scope(
@@ -24,7 +36,7 @@ def channel_scope(
 
 
 def channel_rows(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     schema: CompiledSchema,
     scope: list[tuple[str, str]],
@@ -43,14 +55,8 @@ def channel_rows(
     ]
     for key in scope:
         mine = [i for i, (k, _f) in enumerate(follow_ups) if k == key]
-        rows = db.execute(
-            "SELECT a.id, a.name, a.email, json_extract(d.document, ?) FROM picks p"
-            " JOIN attendees a ON a.id = p.attendee_id"
-            " LEFT JOIN designs d ON d.attendee_id = p.attendee_id"
-            " WHERE p.event_id = ? AND p.section_id = ? AND p.option_id = ?"
-            " ORDER BY a.name COLLATE NOCASE, a.id",
-            [f'$."{key[0]}"."{key[1]}"', event_id, *key],
-        )
+        path = f'$."{key[0]}"."{key[1]}"' if db.dialect == SQLITE else list(key)
+        rows = db.execute(_FOLLOW_UPS[db.dialect], [path, event_id, *key])
         title = schema.options[key].title
         for attendee_id, name, email, answers_text in rows:
             answers = json.loads(answers_text) if answers_text else {}
@@ -62,7 +68,7 @@ def channel_rows(
 
 
 def build(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     schema: CompiledSchema,
     tick: Progress,

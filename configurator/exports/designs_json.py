@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import sqlite_utils
-
 from ..compiler import CompiledSchema
+from ..db import Database
 from ..delivery import log as delivery_log
 from .batches import Progress, attendee_batches, design_count
 from .exporter import ExportFormat
 
 
-def json_chunks(db: sqlite_utils.Database, event_id: int, tick: Progress) -> Iterator[bytes]:
+def json_chunks(db: Database, event_id: int, tick: Progress) -> Iterator[bytes]:
     """A JSON array of every saved design with its attendee, status and schema version."""
     yield b"[\n"
     first = True
@@ -49,7 +48,7 @@ def json_chunks(db: sqlite_utils.Database, event_id: int, tick: Progress) -> Ite
 
 
 def build(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     schema: CompiledSchema,
     tick: Progress,

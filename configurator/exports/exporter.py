@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import sqlite_utils
-
 from ..compiler import CompiledSchema
+from ..db import Database
 from .batches import Progress
 
 # build(db, event id, schema, progress, section, option) -> (byte chunks, steps the progress counts)
 Build = Callable[
-    [sqlite_utils.Database, int, CompiledSchema, Progress, str | None, str | None],
+    [Database, int, CompiledSchema, Progress, str | None, str | None],
     tuple[Iterator[bytes], int],
 ]
 

@@ -6,9 +6,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import sqlite_utils
-
 from ..compiler import CompiledSchema
+from ..db import Database
 from .batches import Progress, attendee_batches, design_count
 from .exporter import ExportFormat
 from .writers import csv_chunks
@@ -17,7 +16,7 @@ LONG_COLUMNS = ["attendee_id", "name", "email", "section", "option", "field", "v
 
 
 def long_rows(
-    db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, tick: Progress
+    db: Database, event_id: int, schema: CompiledSchema, tick: Progress
 ) -> Iterator[tuple[Any, ...]]:
     """A header, then a row per attendee and pick, follow-up answer or field answer."""
     yield tuple(LONG_COLUMNS)
@@ -57,7 +56,7 @@ def _all_dicts(value: Any) -> bool:
 
 
 def build(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     schema: CompiledSchema,
     tick: Progress,

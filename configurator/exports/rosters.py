@@ -6,11 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from ..compiler import CompiledSchema
+from ..db import Database
 from ..errors import BadRequest
-from .batches import Progress
+from .batches import BATCH, Progress
 from .exporter import ExportFormat
 from .writers import csv_chunks
 
@@ -74,39 +73,42 @@ class RosterLine:
 
 
 def roster_lines(
-    db: sqlite_utils.Database, event_id: int, key: tuple[str, str]
+    db: Database, event_id: int, key: tuple[str, str]
 ) -> Iterator[tuple[int, str, str, str | None, str, int | None]]:
     """Who is on one option: seated and without a seat by name, then the waitlist in order.
 
     Each line is (attendee id, name, email, format, seat, waitlist position), straight from SQL.
     """
-    cursor = db.conn.cursor()
-    cursor.row_factory = None  # plain tuples: this runs once per person on every roster
-    yield from cursor.execute(
+    # plain tuples, a batch at a time: this runs once per person on every roster
+    for batch in db.batches(
         "SELECT a.id, a.name, a.email, p.format,"
         " CASE p.seated WHEN 1 THEN 'seated' ELSE 'no seat' END, NULL FROM picks p"
         " JOIN attendees a ON a.id = p.attendee_id"
         " WHERE p.event_id = ? AND p.section_id = ? AND p.option_id = ?"
         " ORDER BY p.seated DESC, a.name COLLATE NOCASE, a.id",
         [event_id, *key],
-    )
-    yield from cursor.execute(
+        BATCH,
+    ):
+        yield from batch
+    for batch in db.batches(
         "SELECT a.id, a.name, a.email, w.format, 'waitlist',"
         " row_number() OVER (ORDER BY w.position) FROM waitlist w"
         " JOIN attendees a ON a.id = w.attendee_id"
         " WHERE w.event_id = ? AND w.section_id = ? AND w.option_id = ?"
         " ORDER BY w.position",
         [event_id, *key],
-    )
+        BATCH,
+    ):
+        yield from batch
 
 
-def roster(db: sqlite_utils.Database, event_id: int, key: tuple[str, str]) -> list[RosterLine]:
+def roster(db: Database, event_id: int, key: tuple[str, str]) -> list[RosterLine]:
     """One option's roster as lines a page can show."""
     return [RosterLine(*line) for line in roster_lines(db, event_id, key)]
 
 
 def roster_rows(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     schema: CompiledSchema,
     scope: list[tuple[str, str]],
@@ -122,7 +124,7 @@ def roster_rows(
 
 
 def build(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     schema: CompiledSchema,
     tick: Progress,

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from ..compiler import CompiledSchema
+from ..db import Database
 from .batches import ATTENDEE_COLUMNS, Progress, attendee_batches, attendee_cells, attendee_count
 from .exporter import ExportFormat
 from .writers import csv_chunks
@@ -59,7 +58,7 @@ def wide_value(column: Column, design: dict[str, Any]) -> Any:
 
 
 def wide_rows(
-    db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, tick: Progress
+    db: Database, event_id: int, schema: CompiledSchema, tick: Progress
 ) -> Iterator[list[Any]]:
     """A header, then a row per attendee with a column per question of the schema."""
     columns = wide_columns(schema)
@@ -71,7 +70,7 @@ def wide_rows(
 
 
 def build(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     schema: CompiledSchema,
     tick: Progress,

@@ -8,9 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any
 
-import sqlite_utils
-
 from ..compiler import CompiledSchema
+from ..db import Database
 from .batches import ATTENDEE_COLUMNS, Progress, attendee_batches, attendee_cells, attendee_count
 from .exporter import ExportFormat
 from .wide import Column, wide_columns, wide_value
@@ -20,7 +19,7 @@ _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def section_sheets(
-    db: sqlite_utils.Database, event_id: int, schema: CompiledSchema, tick: Progress
+    db: Database, event_id: int, schema: CompiledSchema, tick: Progress
 ) -> tuple[list[tuple[str, list[str]]], Iterator[list[list[Any]]]]:
     """Sheet titles with their headers, and per attendee a row for every sheet."""
     columns = wide_columns(schema)
@@ -106,7 +105,7 @@ def xlsx_chunks(
 
 
 def build(
-    db: sqlite_utils.Database,
+    db: Database,
     event_id: int,
     schema: CompiledSchema,
     tick: Progress,

@@ -8,7 +8,7 @@ from flask import Flask, Response, abort, current_app, g
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import FileSystemBytecodeCache
 
-from . import error_handlers, languages
+from . import connection, error_handlers, languages
 from .access import load_principal
 from .rendering import htmx
 
@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     htmx.init_app(app)
     languages.init_app(app)
+    connection.init_app(app)
     app.before_request(load_principal)
     app.after_request(_security_headers)
     error_handlers.init_app(app)
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
         console,
         delivery,
         designer,
+        health,
         home,
         messages,
         organiser,
@@ -49,7 +51,7 @@ def init_app(app: Flask) -> None:
         staff,
     )
 
-    pages = (home, auth, attendee, designer, console, organiser, schema_pages, staff, cocreation)
+    pages = (health, home, auth, attendee, designer, console, organiser, schema_pages, staff, cocreation)
     for module in (*pages, delivery, messages):
         app.register_blueprint(module.bp)
     # Mail programs unsubscribe with a bare POST (RFC 8058); the signed link is the authority.

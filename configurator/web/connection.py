@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite_utils
-from flask import current_app
+from flask import Flask, current_app
 
-from ..db import thread_connection
+from ..db import Database, release_thread_connections, thread_connection
 
 
-def get_db() -> sqlite_utils.Database:
+def init_app(app: Flask) -> None:
+    """Give pooled connections back when each request ends (PostgreSQL; SQLite keeps its own)."""
+    app.teardown_appcontext(lambda _error: release_thread_connections())
+
+
+def get_db() -> Database:
     """The database of the running app, on this thread's connection."""
     return thread_connection(current_app.config["DATABASE"])

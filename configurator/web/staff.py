@@ -169,10 +169,10 @@ def export_prepare(slug: str, fmt: str) -> Response:
 @role_required("staff")
 def export_job(slug: str, job_id: str) -> Response:
     """How far a prepared export is; htmx asks again every second until it is ready."""
-    return _job_response(export_jobs.get(job_id, g.event["id"]))
+    return _job_response(export_jobs.get(get_db(), job_id, g.event["id"]))
 
 
-def _job_response(job: export_jobs.Job) -> Response:
+def _job_response(job: export_jobs.ExportJob) -> Response:
     return render("staff/export_job.html", "staff/_export_job.html", event=g.event, job=job)
 
 
@@ -180,7 +180,7 @@ def _job_response(job: export_jobs.Job) -> Response:
 @role_required("staff")
 def export_job_file(slug: str, job_id: str) -> Response:
     """The prepared export, once it is complete."""
-    job = export_jobs.get(job_id, g.event["id"])
+    job = export_jobs.get(get_db(), job_id, g.event["id"])
     if job.state != "ready":
         raise NotFound("This export is not ready yet.")
     return send_file(
