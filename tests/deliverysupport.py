@@ -90,7 +90,7 @@ def design(db, invitation, channels: dict[str, dict], **sections: Any) -> None:
 def delivery_jobs(db, message_id: int | None = None) -> list[jobs.Job]:
     """Every delivery job (of one message), oldest first."""
     rows = db.execute(
-        "SELECT id FROM jobs WHERE kind = 'delivery' AND (? IS NULL OR ref_id = ?) ORDER BY id",
+        "SELECT id FROM jobs WHERE kind = 'delivery' AND (CAST(? AS INTEGER) IS NULL OR ref_id = ?) ORDER BY id",
         [message_id, message_id],
     )
     return [jobs.get(db, r[0]) for r in rows]

@@ -100,7 +100,7 @@ _LATEST = (
     " j.run_after, j.updated_at, j.finished_at, o.kind, o.subject, o.created_at,"
     " a.id AS attendee_id, a.name, a.email FROM jobs j"
     " JOIN outbox o ON o.id = j.ref_id JOIN attendees a ON a.id = j.attendee_id"
-    " WHERE j.event_id = ? AND j.kind = ? AND (? IS NULL OR (CASE"
+    " WHERE j.event_id = ? AND j.kind = ? AND (CAST(? AS TEXT) IS NULL OR (CASE"
     " WHEN j.state = 'queued' AND j.last_error LIKE 'Waiting%' THEN 'waiting'"
     " WHEN j.state = 'queued' AND j.last_error IS NOT NULL THEN 'retrying'"
     " WHEN j.state = 'queued' THEN 'queued' WHEN j.state = 'running' THEN 'sending'"
