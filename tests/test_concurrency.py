@@ -281,8 +281,8 @@ def server_process(db_path: Any, tmp_path: Path) -> Iterator[str]:
     proc.wait(timeout=30)
 
 
-def test_a_thousand_saves_race_for_a_hundred_seats(server_process, db, example):
-    """The contested case: 1,000 attendees at once, 10 sessions of 10 seats, 100 seats exactly."""
+def contested_event(db: Database, example: dict[str, Any]) -> tuple[dict, list[str], list[Any]]:
+    """The contested case's event: 10 sessions of 10 seats, and 1,000 invited attendees."""
     agenda = next(s for s in example["sections"] if s["id"] == "agenda")
     agenda.update(overlap="allow", min=0, per_day={})
     ten = [session["id"] for session in agenda["sessions"][:10]]
@@ -294,6 +294,12 @@ def test_a_thousand_saves_race_for_a_hundred_seats(server_process, db, example):
         crowd = [
             attendees.invite(db, created["id"], f"C{n}", f"c{n}@example.org") for n in range(1000)
         ]
+    return created, ten, crowd
+
+
+def test_a_thousand_saves_race_for_a_hundred_seats(server_process, db, example):
+    """The contested case: 1,000 attendees at once, 10 sessions of 10 seats, 100 seats exactly."""
+    created, ten, crowd = contested_event(db, example)
 
     def save(n: int) -> int:
         design = {"agenda": {ten[n % 10]: {"format": "in_person"}}}

@@ -23,10 +23,9 @@ import pytest
 import requests
 from conftest import csrf_from
 from pgcluster import free_port
-from test_concurrency import all_at_once
+from test_concurrency import all_at_once, contested_event
 
 from configurator import accounts, attendees, events
-from configurator.db import write
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.slow]
 HAPROXY = "/usr/sbin/haproxy"
@@ -172,17 +171,7 @@ def test_a_session_survives_being_served_by_each_server_in_turn(farm, db, event)
 
 
 def test_a_thousand_saves_through_the_balancer_seat_exactly_the_capacity(farm, db, example):
-    agenda = next(s for s in example["sections"] if s["id"] == "agenda")
-    agenda.update(overlap="allow", min=0, per_day={})
-    ten = [session["id"] for session in agenda["sessions"][:10]]
-    for session in agenda["sessions"][:10]:
-        session["capacity"] = 10
-    created = events.create_event(db, example)
-    events.publish(db, created["slug"])
-    with write(db):
-        crowd = [
-            attendees.invite(db, created["id"], f"C{n}", f"c{n}@example.org") for n in range(1000)
-        ]
+    created, ten, crowd = contested_event(db, example)
 
     def save(n: int) -> tuple[int, str]:
         design = {"agenda": {ten[n % 10]: {"format": "in_person"}}}
